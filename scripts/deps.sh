@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Inferneo needs to build and test, if any are missing.
+# Run as root on Debian 12; as another user it only reports what is missing.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config libpcre2-dev libutf8proc-dev libcmocka-dev)
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+fi
+echo "deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

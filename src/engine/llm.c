@@ -1,0 +1,147 @@
+/* Public API (include/inferneo/inferneo.h): a model, its tokenizer and one forward context.
+ * The tokenizer comes from the GGUF metadata, or from a llama2.c tokenizer.bin (given, or found
+ * beside the checkpoint as tokenizer.bin / tok<vocab>.bin). */
+#include "inferneo/inferneo.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/forward.h"
+#include "engine/generate.h"
+#include "engine/llm.h"
+#include "engine/vocab_gguf.h"
+#include "model/model.h"
+#include "tokenizer/llama2c_tokenizer.h"
+#include "tokenizer/vocab.h"
+#include "util/alloc.h"
+#include "util/status.h"
+
+struct ifn_llm {
+    ifn_model *model;
+    ifn_vocab *vocab;
+    ifn_forward *forward;
+    int32_t stop_token_ids[1]; /* llama2.c models end a sequence with BOS (as run.c does) */
+    int32_t n_stop_token_ids;
+};
+
+ifn_llm_params ifn_llm_params_default(void) {
+    ifn_llm_params p = {NULL, NULL, 0};
+    return p;
+}
+
+ifn_generate_params ifn_generate_params_default(void) {
+    ifn_generate_params p;
+    memset(&p, 0, sizeof p);
+    p.max_tokens = 256;
+    p.temperature = 1.0f;
+    p.top_p = 1.0f;
+    p.repetition_penalty = 1.0f;
+    return p;
+}
+
+/* llama2.c convention: the tokenizer sits next to the checkpoint. */
+static ifn_status find_llama2c_tokenizer(const char *model_path, int32_t n_vocab, char *out,
+                                         size_t cap) {
+    const char *slash = strrchr(model_path, '/');
+    int dir_len = slash ? (int)(slash - model_path) : 1;
+    const char *dir = slash ? model_path : ".";
+    const char *names[2] = {"tokenizer.bin", NULL};
+    char tok_name[32];
+    snprintf(tok_name, sizeof tok_name, "tok%d.bin", n_vocab);
+    names[1] = tok_name;
+    for (int i = 0; i < 2; i++) {
+        snprintf(out, cap, "%.*s/%s", dir_len, dir, names[i]);
+        if (access(out, R_OK) == 0) return IFN_OK;
+    }
+    return ifn_fail(IFN_E_INVALID,
+                    "%s is a llama2.c checkpoint: give its tokenizer with -z (no tokenizer.bin or "
+                    "%s beside it)", model_path, tok_name);
+}
+
+static ifn_status load_vocab(ifn_llm *llm, const ifn_llm_params *p) {
+    const ifn_hparams *hp = ifn_model_hparams(llm->model);
+    if (p->tokenizer_path)
+        return ifn_llama2c_tokenizer_load(p->tokenizer_path, hp->n_vocab, &llm->vocab);
+    if (ifn_model_format_of(llm->model) == IFN_MODEL_FORMAT_GGUF)
+        return ifn_vocab_gguf_load(ifn_model_gguf(llm->model), &llm->vocab);
+    char path[4096];
+    ifn_status st = find_llama2c_tokenizer(p->model_path, hp->n_vocab, path, sizeof path);
+    if (st != IFN_OK) return st;
+    return ifn_llama2c_tokenizer_load(path, hp->n_vocab, &llm->vocab);
+}
+
+ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
+    if (!p || !p->model_path) return ifn_fail(IFN_E_INVALID, "no model path given");
+    ifn_llm *llm = ifn_calloc(1, sizeof *llm);
+    if (!llm) return ifn_fail(IFN_E_NOMEM, "no memory");
+    ifn_status st = ifn_model_load(p->model_path, &llm->model);
+    if (st == IFN_OK) st = load_vocab(llm, p);
+    if (st == IFN_OK && ifn_vocab_size(llm->vocab) > ifn_model_hparams(llm->model)->n_vocab)
+        st = ifn_fail(IFN_E_FORMAT, "the tokenizer has %d tokens but the model only %d",
+                      ifn_vocab_size(llm->vocab), ifn_model_hparams(llm->model)->n_vocab);
+    if (st == IFN_OK) st = ifn_forward_create(llm->model, p->n_ctx, 0, &llm->forward);
+    if (st != IFN_OK) {
+        ifn_llm_destroy(llm);
+        return st;
+    }
+    if (ifn_model_format_of(llm->model) == IFN_MODEL_FORMAT_LLAMA2C && ifn_vocab_bos(llm->vocab) >= 0)
+        llm->stop_token_ids[llm->n_stop_token_ids++] = ifn_vocab_bos(llm->vocab);
+    *out_llm = llm;
+    return IFN_OK;
+}
+
+void ifn_llm_destroy(ifn_llm *llm) {
+    if (!llm) return;
+    ifn_forward_destroy(llm->forward);
+    ifn_vocab_destroy(llm->vocab);
+    ifn_model_release(llm->model);
+    ifn_free(llm);
+}
+
+void ifn_llm_free(void *ptr) {
+    ifn_free(ptr);
+}
+
+ifn_status ifn_llm_tokenize(const ifn_llm *llm, const char *text, size_t len, int add_special,
+                            int parse_special, int32_t **out_ids, size_t *out_count) {
+    ifn_token_vec vec = {0};
+    int flags = (add_special ? IFN_TOKENIZE_ADD_SPECIAL : 0) |
+                (parse_special ? IFN_TOKENIZE_PARSE_SPECIAL : 0);
+    ifn_status st = ifn_vocab_tokenize(llm->vocab, text, len, flags, &vec);
+    if (st != IFN_OK) {
+        ifn_token_vec_free(&vec);
+        return st;
+    }
+    *out_ids = vec.ids;
+    *out_count = vec.count;
+    return IFN_OK;
+}
+
+ifn_status ifn_llm_detokenize(const ifn_llm *llm, const int32_t *ids, size_t n_ids,
+                              char **out_text, size_t *out_len) {
+    return ifn_vocab_detokenize(llm->vocab, ids, n_ids, 0, out_text, out_len);
+}
+
+ifn_status ifn_llm_generate(ifn_llm *llm, const int32_t *prompt, size_t n_prompt,
+                            const ifn_generate_params *params, ifn_text_callback on_text,
+                            void *user, ifn_generate_result *out_result) {
+    ifn_generate_request req = {
+        .prompt = prompt,
+        .n_prompt = n_prompt,
+        .params = params,
+        .stop_token_ids = llm->stop_token_ids,
+        .n_stop_token_ids = llm->n_stop_token_ids,
+        .on_text = on_text,
+        .user = user,
+    };
+    return ifn_generate_run(llm->forward, llm->vocab, &req, out_result);
+}
+
+const ifn_model *ifn_llm_model(const ifn_llm *llm) {
+    return llm->model;
+}
+
+const ifn_vocab *ifn_llm_vocab(const ifn_llm *llm) {
+    return llm->vocab;
+}

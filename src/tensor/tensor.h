@@ -1,0 +1,24 @@
+/* A read-only 2-D tensor view: n_rows rows of n_cols elements of one dtype, rows contiguous.
+ * 1-D tensors have n_rows = 1. The view does not own its data. */
+#ifndef IFN_TENSOR_TENSOR_H
+#define IFN_TENSOR_TENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/dtype.h"
+
+typedef struct ifn_tensor {
+    ifn_dtype type;
+    int64_t n_cols;
+    int64_t n_rows;
+    size_t row_bytes;
+    const void *data; /* NULL for an absent optional tensor */
+} ifn_tensor;
+
+/* Start of row `row` (caller guarantees 0 <= row < n_rows). */
+static inline const void *ifn_tensor_row(const ifn_tensor *t, int64_t row) {
+    return (const unsigned char *)t->data + (size_t)row * t->row_bytes;
+}
+
+#endif

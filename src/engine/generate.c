@@ -30,10 +30,21 @@ static ifn_status make_sampler(const ifn_generate_params *p, int32_t n_vocab, if
     sp.repetition_penalty = p->repetition_penalty;
     sp.presence_penalty = p->presence_penalty;
     sp.frequency_penalty = p->frequency_penalty;
-    sp.logit_bias = (const ifn_sampler_logit_bias *)p->logit_bias;
-    sp.n_logit_bias = p->n_logit_bias;
     sp.seed = p->has_seed ? p->seed : (uint64_t)ifn_time_now_ns() ^ ((uint64_t)getpid() << 32);
-    return ifn_sampler_create(&sp, n_vocab, out);
+    ifn_sampler_logit_bias *bias = NULL;
+    if (p->n_logit_bias > 0) {
+        bias = ifn_calloc((size_t)p->n_logit_bias, sizeof *bias);
+        if (!bias) return ifn_fail(IFN_E_NOMEM, "generate: no memory for logit bias");
+        for (int32_t i = 0; i < p->n_logit_bias; i++) {
+            bias[i].token = p->logit_bias[i].token;
+            bias[i].bias = p->logit_bias[i].bias;
+        }
+    }
+    sp.logit_bias = bias;
+    sp.n_logit_bias = p->n_logit_bias > 0 ? p->n_logit_bias : 0;
+    ifn_status st = ifn_sampler_create(&sp, n_vocab, out); /* copies the bias array */
+    ifn_free(bias);
+    return st;
 }
 
 static ifn_status make_stops(const ifn_generate_params *p, ifn_stop_matcher **out) {
@@ -48,16 +59,21 @@ static ifn_status make_stops(const ifn_generate_params *p, ifn_stop_matcher **ou
 }
 
 /* Passes final text to the callback, through the stop matcher when there is one. */
-static void emit(loop_state *s, const char *text, size_t len, int is_final) {
+static ifn_status emit(loop_state *s, const char *text, size_t len, int is_final) {
     if (s->stops) {
         ifn_stop_result r;
-        if (is_final) ifn_stop_matcher_flush(s->stops, &r);
-        else if (ifn_stop_matcher_push(s->stops, text, len, &r) != IFN_OK) return;
+        if (is_final) {
+            ifn_stop_matcher_flush(s->stops, &r);
+        } else {
+            ifn_status st = ifn_stop_matcher_push(s->stops, text, len, &r);
+            if (st != IFN_OK) return st;
+        }
         text = r.emit;
         len = r.emit_len;
         if (r.is_stopped) s->is_stopped = 1;
     }
     if (len > 0 && s->req->on_text && s->req->on_text(text, len, s->req->user)) s->is_cancelled = 1;
+    return IFN_OK;
 }
 
 static int is_stop_token(const loop_state *s, int32_t token) {
@@ -86,7 +102,8 @@ static ifn_status decode_loop(loop_state *s, ifn_forward *fwd, float *logits,
         size_t len = 0;
         st = ifn_detok_stream_push(&s->detok, token, s->text, sizeof s->text, &len);
         if (st != IFN_OK) return st;
-        emit(s, s->text, len, 0);
+        st = emit(s, s->text, len, 0);
+        if (st != IFN_OK) return st;
         if (s->is_stopped || s->is_cancelled) {
             res->finish_reason = s->is_stopped ? IFN_FINISH_STOP : IFN_FINISH_CANCELLED;
             return IFN_OK;
@@ -96,8 +113,9 @@ static ifn_status decode_loop(loop_state *s, ifn_forward *fwd, float *logits,
         if (st != IFN_OK) return st;
     }
     size_t len = ifn_detok_stream_flush(&s->detok, s->text, sizeof s->text);
-    if (len > 0) emit(s, s->text, len, 0);
-    if (!s->is_stopped && !s->is_cancelled) emit(s, NULL, 0, 1);
+    ifn_status st = len > 0 ? emit(s, s->text, len, 0) : IFN_OK;
+    if (st == IFN_OK && !s->is_stopped && !s->is_cancelled) st = emit(s, NULL, 0, 1);
+    if (st != IFN_OK) return st;
     if (s->is_stopped) res->finish_reason = IFN_FINISH_STOP;
     if (s->is_cancelled) res->finish_reason = IFN_FINISH_CANCELLED;
     return IFN_OK;

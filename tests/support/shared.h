@@ -9,7 +9,7 @@
 
 /* Path of a file under the shared folder ($IFN_SHARED_DIR, default ../shared), in a static
  * rotating buffer; NULL if the file does not exist (tests then skip). */
-static const char *shared_path(const char *relative) {
+static inline const char *shared_path(const char *relative) {
     static char buffers[8][1024];
     static int next;
     const char *root = getenv("IFN_SHARED_DIR");
@@ -20,7 +20,7 @@ static const char *shared_path(const char *relative) {
 }
 
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL on failure. */
-static char *read_whole_file(const char *path, size_t *out_len) {
+static inline char *read_whole_file(const char *path, size_t *out_len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return NULL;
     fseek(fp, 0, SEEK_END);
@@ -40,7 +40,7 @@ static char *read_whole_file(const char *path, size_t *out_len) {
 }
 
 /* Parses whitespace/'|'-separated integers; returns the count (at most cap). */
-static size_t parse_ints(const char *text, int *out, size_t cap) {
+static inline size_t parse_ints(const char *text, int *out, size_t cap) {
     size_t n = 0;
     const char *p = text;
     while (*p && n < cap) {

@@ -224,10 +224,12 @@ static ifn_status read_alignment(ifn_gguf *g) {
     const ifn_gguf_kv *kv = ifn_gguf_find(g, "general.alignment");
     if (!kv) return IFN_OK;
     int64_t alignment;
+    if (kv->value.type == IFN_GGUF_TYPE_BOOL)
+        return ifn_fail(IFN_E_FORMAT, "gguf: general.alignment is a bool, not an integer");
     ifn_status st = ifn_gguf_value_int(&kv->value, &alignment);
     if (st != IFN_OK) return ifn_fail(st, "gguf: general.alignment: %s", ifn_last_error());
     if (alignment <= 0 || alignment > (1 << 20) || (alignment & (alignment - 1)) != 0)
-        return ifn_fail(IFN_E_FORMAT, "gguf: general.alignment %lld is not a power of two",
+        return ifn_fail(IFN_E_FORMAT, "gguf: general.alignment %lld is not a power of two up to 1 MiB",
                         (long long)alignment);
     g->alignment = (size_t)alignment;
     return IFN_OK;
@@ -261,6 +263,14 @@ static ifn_status size_tensor(ifn_gguf_tensor *t, uint32_t type_id) {
         return ifn_fail(IFN_E_UNSUPPORTED, "gguf: tensor '%.*s' has unknown type id %u",
                         (int)t->name.len, t->name.ptr, type_id);
     t->type = (ifn_dtype)type_id;
+    /* The element count must fit in int64 even when a zero dimension makes the size 0, since
+     * code that counts rows multiplies the other dimensions. */
+    int64_t n_elems = 1;
+    for (int d = 0; d < GGUF_MAX_DIMS; d++) {
+        int64_t ne = t->ne[d] > 0 ? t->ne[d] : 1;
+        if (n_elems > INT64_MAX / ne) goto overflow;
+        n_elems *= ne;
+    }
     if (t->ne[0] % info->block_elems != 0)
         return ifn_fail(IFN_E_FORMAT,
                         "gguf: tensor '%.*s' row of %lld elements is not a whole number of %s "

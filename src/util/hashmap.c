@@ -45,8 +45,9 @@ ifn_status ifn_hashmap_create(size_t expected_count, ifn_hashmap **out_map) {
     map->capacity = capacity_for(expected_count);
     map->slots = ifn_calloc(map->capacity, sizeof *map->slots);
     if (!map->slots) {
+        size_t capacity = map->capacity;
         ifn_free(map);
-        return ifn_fail(IFN_E_NOMEM, "hashmap: no memory for %zu slots", map->capacity);
+        return ifn_fail(IFN_E_NOMEM, "hashmap: no memory for %zu slots", capacity);
     }
     *out_map = map;
     return IFN_OK;

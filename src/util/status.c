@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Thread_local char g_last_error[512];
 
@@ -26,10 +27,14 @@ const char *ifn_status_str(ifn_status st) {
 }
 
 ifn_status ifn_fail(ifn_status code, const char *fmt, ...) {
+    /* Format into a local buffer first: callers often pass ifn_last_error() itself as an
+     * argument to add context ("model: %s"), and it must not be overwritten while read. */
+    char message[sizeof g_last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(g_last_error, sizeof g_last_error, fmt, ap);
+    vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    memcpy(g_last_error, message, sizeof message);
     return code;
 }
 

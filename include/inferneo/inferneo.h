@@ -25,6 +25,9 @@ typedef struct ifn_llm_params {
     const char *model_path;     /* .gguf or llama2.c .bin */
     const char *tokenizer_path; /* llama2.c tokenizer.bin; NULL for GGUF (vocab inside) */
     int32_t n_ctx;              /* KV cache positions; 0 = the model's training context */
+    int32_t n_threads;          /* compute threads; 0 = physical cores */
+    int exact;                  /* 1: float32 activations with exactly decoded weights (reference
+                                   accuracy); 0: 8-bit activation blocks for speed (default) */
 } ifn_llm_params;
 
 IFN_PUBLIC ifn_llm_params ifn_llm_params_default(void);

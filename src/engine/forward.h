@@ -8,12 +8,22 @@
 
 #include "inferneo/status.h"
 #include "model/model.h"
+#include "tensor/pool.h"
 
 typedef struct ifn_forward ifn_forward;
 
-/* n_ctx: positions the KV cache holds (0 = the model's training context). max_batch: tokens
- * per internal chunk (0 = 64). Retains the model until destroyed. */
-ifn_status ifn_forward_create(ifn_model *model, int32_t n_ctx, int32_t max_batch,
+typedef struct ifn_forward_params {
+    int32_t n_ctx;     /* positions the KV cache holds; 0 = the model's training context */
+    int32_t max_batch; /* tokens per internal chunk; 0 = 64 */
+    ifn_pool *pool;    /* borrowed compute threads (must outlive the context); NULL = caller only */
+    int exact;         /* 1: exactly decoded weights x float32 activations (reference accuracy);
+                          0: activations rounded to 8-bit blocks for integer dot products (fast) */
+} ifn_forward_params;
+
+ifn_forward_params ifn_forward_params_default(void);
+
+/* Retains the model until destroyed. Errors: IFN_E_INVALID, IFN_E_NOMEM. */
+ifn_status ifn_forward_create(ifn_model *model, const ifn_forward_params *params,
                               ifn_forward **out_forward);
 void ifn_forward_destroy(ifn_forward *forward);
 

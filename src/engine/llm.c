@@ -20,13 +20,14 @@
 struct ifn_llm {
     ifn_model *model;
     ifn_vocab *vocab;
+    ifn_pool *pool;
     ifn_forward *forward;
     int32_t stop_token_ids[1]; /* llama2.c models end a sequence with BOS (as run.c does) */
     int32_t n_stop_token_ids;
 };
 
 ifn_llm_params ifn_llm_params_default(void) {
-    ifn_llm_params p = {NULL, NULL, 0};
+    ifn_llm_params p = {NULL, NULL, 0, 0, 0};
     return p;
 }
 
@@ -80,7 +81,14 @@ ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
     if (st == IFN_OK && ifn_vocab_size(llm->vocab) > ifn_model_hparams(llm->model)->n_vocab)
         st = ifn_fail(IFN_E_FORMAT, "the tokenizer has %d tokens but the model only %d",
                       ifn_vocab_size(llm->vocab), ifn_model_hparams(llm->model)->n_vocab);
-    if (st == IFN_OK) st = ifn_forward_create(llm->model, p->n_ctx, 0, &llm->forward);
+    if (st == IFN_OK) st = ifn_pool_create(p->n_threads, &llm->pool);
+    if (st == IFN_OK) {
+        ifn_forward_params fp = ifn_forward_params_default();
+        fp.n_ctx = p->n_ctx;
+        fp.pool = llm->pool;
+        fp.exact = p->exact;
+        st = ifn_forward_create(llm->model, &fp, &llm->forward);
+    }
     if (st != IFN_OK) {
         ifn_llm_destroy(llm);
         return st;
@@ -94,6 +102,7 @@ ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
 void ifn_llm_destroy(ifn_llm *llm) {
     if (!llm) return;
     ifn_forward_destroy(llm->forward);
+    ifn_pool_destroy(llm->pool);
     ifn_vocab_destroy(llm->vocab);
     ifn_model_release(llm->model);
     ifn_free(llm);

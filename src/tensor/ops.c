@@ -8,22 +8,56 @@
 #include "kernels/dequant.h"
 #include "kernels/kernels.h"
 
-ifn_status ifn_ops_matmul(const ifn_tensor *w, const float *x, int64_t n_tokens, float *y,
-                          int64_t y_stride, int64_t row_begin, int64_t row_end,
-                          float *row_scratch) {
+/* Traits for weight types the kernel table cannot multiply directly: float activations, rows
+ * decoded into scratch by ifn_ops_matmul. */
+static const ifn_matmul_traits g_decode_then_dot = {IFN_DTYPE_F32, NULL, NULL};
+
+const ifn_matmul_traits *ifn_ops_traits(ifn_dtype weight_type, int exact) {
     const ifn_kernels *k = ifn_kernels_get();
+    const ifn_matmul_traits *tr = exact ? &k->matmul_exact[weight_type] : &k->matmul[weight_type];
+    if (tr->vec_dot && (tr->act_type == IFN_DTYPE_F32 || tr->quantize_act)) return tr;
+    return &g_decode_then_dot;
+}
+
+size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols) {
+    if (act_type == IFN_DTYPE_F32) return (size_t)n_cols * sizeof(float);
+    return ifn_dtype_row_bytes(act_type, n_cols);
+}
+
+void ifn_ops_convert_act(const ifn_matmul_traits *tr, const float *x, int64_t n_cols, void *act,
+                         size_t act_stride, int64_t tok_begin, int64_t tok_end) {
+    for (int64_t t = tok_begin; t < tok_end; t++) {
+        unsigned char *dst = (unsigned char *)act + (size_t)t * act_stride;
+        if (tr->act_type == IFN_DTYPE_F32) memcpy(dst, x + t * n_cols, (size_t)n_cols * sizeof(float));
+        else tr->quantize_act(x + t * n_cols, dst, n_cols);
+    }
+}
+
+void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void *act,
+                    size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
+                    int64_t row_begin, int64_t row_end, float *row_scratch) {
     const int64_t n_cols = w->n_cols;
+    const unsigned char *act_bytes = act;
+    if (tr->vec_dot) {
+        for (int64_t r = row_begin; r < row_end; r++) {
+            const void *row = ifn_tensor_row(w, r);
+            for (int64_t t = 0; t < n_tokens; t++)
+                y[t * y_stride + r] = tr->vec_dot(row, act_bytes + (size_t)t * act_stride, n_cols);
+        }
+        return;
+    }
+    const ifn_kernels *k = ifn_kernels_get();
     for (int64_t r = row_begin; r < row_end; r++) {
         const float *row = ifn_tensor_row(w, r);
         if (w->type != IFN_DTYPE_F32) {
-            ifn_status st = ifn_dequant_row(w->type, row, row_scratch, n_cols);
-            if (st != IFN_OK) return st;
+            /* Types reach here only after the loader checked ifn_dtype_info.can_dequantize. */
+            (void)ifn_dequant_row(w->type, row, row_scratch, n_cols);
             row = row_scratch;
         }
         for (int64_t t = 0; t < n_tokens; t++)
-            y[t * y_stride + r] = k->dot_f32(row, x + t * n_cols, n_cols);
+            y[t * y_stride + r] =
+                k->dot_f32(row, (const float *)(act_bytes + (size_t)t * act_stride), n_cols);
     }
-    return IFN_OK;
 }
 
 void ifn_ops_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {

@@ -6,15 +6,28 @@
 #include <stdint.h>
 
 #include "inferneo/status.h"
+#include "kernels/kernels.h"
 #include "tensor/tensor.h"
 
-/* y[t][r] = sum_c W[r][c] * x[t][c] for rows [row_begin, row_end) and t < n_tokens.
- * x: [n_tokens][w->n_cols]; y: [n_tokens][y_stride]. Each weight row is decoded once for the
- * whole batch into `row_scratch` ([w->n_cols] floats) unless it is stored as F32.
- * Fails only for a weight type without a decoder (IFN_E_UNSUPPORTED). */
-ifn_status ifn_ops_matmul(const ifn_tensor *w, const float *x, int64_t n_tokens, float *y,
-                          int64_t y_stride, int64_t row_begin, int64_t row_end,
-                          float *row_scratch);
+/* How a weight type is multiplied: the kernel table's fast or exact traits, or, for a type the
+ * table has no dot product for, decode-then-dot on float activations (needs row scratch).
+ * Cannot fail; the result is static. */
+const ifn_matmul_traits *ifn_ops_traits(ifn_dtype weight_type, int exact);
+
+/* Bytes one activation row of n_cols elements takes in `act_type` (F32 rows are n_cols floats). */
+size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols);
+
+/* Converts activation rows [tok_begin, tok_end) of x ([n][n_cols] floats) for `traits` into
+ * act ([n][act_stride] bytes). With act_type F32 it copies. */
+void ifn_ops_convert_act(const ifn_matmul_traits *traits, const float *x, int64_t n_cols,
+                         void *act, size_t act_stride, int64_t tok_begin, int64_t tok_end);
+
+/* y[t][r] = sum_c W[r][c] * act[t][c] for rows [row_begin, row_end) and t < n_tokens.
+ * act rows come from ifn_ops_convert_act with the same traits. `row_scratch` ([w->n_cols]
+ * floats) is used only by the decode-then-dot fallback. */
+void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *traits, const void *act,
+                    size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
+                    int64_t row_begin, int64_t row_end, float *row_scratch);
 
 /* out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]; out may alias x. */
 void ifn_ops_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);

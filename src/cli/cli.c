@@ -14,6 +14,7 @@ static void print_usage(FILE *out) {
                  "  tokenize    print the token ids of a text\n"
                  "  detokenize  print the text of token ids\n"
                  "  info        describe a model file\n"
+                 "  bench       measure prompt and generation speed\n"
                  "  help        show this message\n"
                  "\n"
                  "Run 'inferneo <command> --help' for a command's options.\n");
@@ -37,6 +38,7 @@ int ifn_cli_main(int argc, char **argv) {
         {"tokenize", ifn_cmd_tokenize_main},
         {"detokenize", ifn_cmd_tokenize_detokenize_main},
         {"info", ifn_cmd_info_main},
+        {"bench", ifn_cmd_bench_main},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].main(argc - 1, argv + 1);

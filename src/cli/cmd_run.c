@@ -30,6 +30,9 @@ static void print_run_usage(FILE *out) {
             "  -p, --prompt TEXT       prompt (default: empty, generation starts after BOS)\n"
             "  -n, --n-predict N       new tokens at most (default 256)\n"
             "  -c, --ctx-size N        context positions (default: the model's)\n"
+            "  -t, --threads N         compute threads (default: physical cores)\n"
+            "      --exact             float32 activations with exactly decoded weights\n"
+            "                          (default: 8-bit activation blocks, like llama.cpp)\n"
             "      --temp T            temperature, 0 = greedy (default 0.8)\n"
             "      --top-k K           keep the K most likely tokens, 0 = off (default 40)\n"
             "      --top-p P           nucleus sampling mass, 1 = off (default 0.95)\n"
@@ -109,6 +112,12 @@ static ifn_status parse_run_options(int argc, char **argv, run_options *o) {
             if ((st = ifn_args_value(argc, argv, &i, &v)) == IFN_OK &&
                 (st = ifn_args_int(a, v, 0, 1 << 24, &n)) == IFN_OK)
                 o->load.n_ctx = (int32_t)n;
+        } else if (ifn_args_is(a, "-t", "--threads")) {
+            if ((st = ifn_args_value(argc, argv, &i, &v)) == IFN_OK &&
+                (st = ifn_args_int(a, v, 0, 512, &n)) == IFN_OK)
+                o->load.n_threads = (int32_t)n;
+        } else if (ifn_args_is(a, NULL, "--exact")) {
+            o->load.exact = 1;
         } else if (ifn_args_is(a, NULL, "--stop")) {
             if (o->gen.n_stop == MAX_STOPS) return ifn_fail(IFN_E_INVALID, "too many --stop");
             if ((st = ifn_args_value(argc, argv, &i, &v)) == IFN_OK && v[0])

@@ -1,9 +1,12 @@
-/* Llama forward pass: RMSNorm -> Q/K/V -> RoPE -> causal grouped-query attention -> output
- * projection -> RMSNorm -> SwiGLU FFN, residuals around both, then the classifier.
+/* Llama forward pass: RMSNorm -> Q/K/V -> RoPE -> causal grouped-query attention over the paged
+ * KV cache -> output projection -> RMSNorm -> SwiGLU FFN, residuals around both, then the
+ * classifier for the rows that want logits.
  * The whole pass runs inside the compute pool: every thread walks the same layer loop, takes its
- * share of each op (rows of a matrix, tokens, or (token, head) pairs) and meets the others at a
- * barrier before the next dependent op. Batch rows are processed together, so every weight
- * matrix is read once per chunk. */
+ * share of each op (rows of a matrix, tokens, or (token, KV head) pairs) and meets the others at
+ * a barrier before the next dependent op. All batch tokens go through each matrix together, so
+ * every weight matrix is read once per step. Each token's K/V is written to the cache before
+ * attention reads it back, so a token sees identical (possibly F16-rounded) values whether its
+ * neighbours were computed in the same step or an earlier one. */
 #include "engine/forward.h"
 
 #include <math.h>
@@ -12,9 +15,10 @@
 #include "kernels/kernels.h"
 #include "tensor/ops.h"
 #include "util/alloc.h"
+#include "util/half.h"
 #include "util/status.h"
 
-#define MAX_THREADS 512
+#define EVAL_BLOCK_SIZE 16
 
 struct ifn_forward {
     ifn_model *model;
@@ -26,8 +30,12 @@ struct ifn_forward {
     int32_t max_batch;
     int64_t q_dim, kv_dim, widest;
     size_t act_stride;   /* bytes per converted activation row */
-    float *k_cache;      /* [n_layer][n_ctx][kv_dim] */
-    float *v_cache;      /* [n_layer][n_ctx][kv_dim] */
+    ifn_kv_cache *own_cache;    /* private cache of ifn_forward_eval */
+    ifn_block_table own_table;
+    int32_t *tok_seq;    /* [max_batch] batch sequence of each token */
+    int32_t *tok_pos;    /* [max_batch] position of each token */
+    const void **block_ptrs; /* [n_threads][2][max_blocks] K and V block starts for one layer */
+    int32_t max_blocks;  /* blocks one sequence can span */
     float *x;            /* [max_batch][n_embd] residual stream */
     float *xb;           /* [max_batch][max(n_embd, q_dim)] normed input / attention output */
     float *q;            /* [max_batch][q_dim] */
@@ -38,7 +46,8 @@ struct ifn_forward {
     float *up;           /* [max_batch][n_ff] */
     void *act_a;         /* [max_batch][act_stride] converted activations */
     void *act_b;         /* [max_batch][act_stride] second type when a layer mixes types */
-    float *scores;       /* [n_threads][n_ctx] */
+    float *scores;       /* [n_threads][n_ctx] attention scores of one query head */
+    float *head_out;     /* [n_threads][head_dim] float accumulator of one query head */
     float *row_scratch;  /* [n_threads][widest] decoded weight rows (fallback path) */
     float *inv_freq;     /* [n_rot / 2] */
     float *hidden;       /* [n_embd] last token's normed hidden state */
@@ -47,15 +56,16 @@ struct ifn_forward {
 /* What one forward_task invocation works on. */
 typedef struct step {
     ifn_forward *f;
+    ifn_kv_cache *cache;
+    const ifn_batch *batch;
     const int32_t *tokens;
     int32_t n;
-    int32_t pos0;
-    float *logits;   /* NULL: no classifier */
-    int all_logits;
+    int32_t n_rows;       /* logits rows */
+    const int32_t *rows;  /* [n_rows] token index of each logits row */
 } step;
 
 ifn_forward_params ifn_forward_params_default(void) {
-    ifn_forward_params p = {0, 64, NULL, 0};
+    ifn_forward_params p = {0, 64, NULL, 0, IFN_DTYPE_F32};
     return p;
 }
 
@@ -75,13 +85,14 @@ static void init_rope(ifn_forward *f, const float *factors) {
 
 static ifn_status alloc_buffers(ifn_forward *f) {
     const ifn_hparams *hp = &f->hp;
-    size_t cache = (size_t)hp->n_layer * (size_t)f->n_ctx * (size_t)f->kv_dim;
     size_t wide = (size_t)(f->q_dim > hp->n_embd ? f->q_dim : hp->n_embd);
     size_t b = (size_t)f->max_batch, nt = (size_t)f->n_threads;
     f->widest = (int64_t)(wide > (size_t)hp->n_ff ? wide : (size_t)hp->n_ff);
     f->act_stride = ((size_t)f->widest * sizeof(float) + 63) / 64 * 64;
-    f->k_cache = alloc_floats(cache);
-    f->v_cache = alloc_floats(cache);
+    f->max_blocks = f->n_ctx + 1; /* block_size 1 is the worst case */
+    f->tok_seq = ifn_calloc(b, sizeof *f->tok_seq);
+    f->tok_pos = ifn_calloc(b, sizeof *f->tok_pos);
+    f->block_ptrs = ifn_calloc(nt * 2 * (size_t)f->max_blocks, sizeof *f->block_ptrs);
     f->x = alloc_floats(b * (size_t)hp->n_embd);
     f->xb = alloc_floats(b * wide);
     f->q = alloc_floats(b * (size_t)f->q_dim);
@@ -93,14 +104,23 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->act_a = ifn_alloc_aligned(64, b * f->act_stride);
     f->act_b = ifn_alloc_aligned(64, b * f->act_stride);
     f->scores = alloc_floats(nt * (size_t)f->n_ctx);
+    f->head_out = alloc_floats(nt * (size_t)hp->head_dim);
     f->row_scratch = alloc_floats(nt * (size_t)f->widest);
     f->inv_freq = alloc_floats((size_t)hp->n_rot / 2 + 1);
     f->hidden = alloc_floats((size_t)hp->n_embd);
-    if (!f->k_cache || !f->v_cache || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
+    if (!f->tok_seq || !f->tok_pos || !f->block_ptrs || !f->head_out || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
         !f->gate || !f->up || !f->act_a || !f->act_b || !f->scores || !f->row_scratch ||
         !f->inv_freq || !f->hidden)
         return ifn_fail(IFN_E_NOMEM, "forward: no memory for a %d-token context", f->n_ctx);
     return IFN_OK;
+}
+
+static ifn_status create_own_cache(ifn_forward *f, ifn_dtype kv_type) {
+    ifn_kv_cache_params kp = ifn_forward_kv_params(f, EVAL_BLOCK_SIZE);
+    kp.kv_type = kv_type;
+    kp.n_blocks = (f->n_ctx + EVAL_BLOCK_SIZE - 1) / EVAL_BLOCK_SIZE;
+    ifn_block_table_init(&f->own_table);
+    return ifn_kv_cache_create(&kp, &f->own_cache);
 }
 
 ifn_status ifn_forward_create(ifn_model *model, const ifn_forward_params *params,
@@ -125,6 +145,7 @@ ifn_status ifn_forward_create(ifn_model *model, const ifn_forward_params *params
     f->q_dim = (int64_t)hp->n_head * hp->head_dim;
     f->kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     ifn_status st = alloc_buffers(f);
+    if (st == IFN_OK) st = create_own_cache(f, p.kv_type);
     if (st != IFN_OK) {
         ifn_forward_destroy(f);
         return st;
@@ -136,11 +157,16 @@ ifn_status ifn_forward_create(ifn_model *model, const ifn_forward_params *params
 
 void ifn_forward_destroy(ifn_forward *f) {
     if (!f) return;
-    void *buffers[] = {f->k_cache, f->v_cache, f->x,      f->xb,          f->q,
-                       f->k,       f->v,       f->proj,   f->gate,        f->up,
-                       f->act_a,   f->act_b,   f->scores, f->row_scratch, f->inv_freq,
-                       f->hidden};
+    void *buffers[] = {f->x,        f->xb,     f->q,      f->k,          f->v,
+                       f->proj,     f->gate,   f->up,     f->act_a,      f->act_b,
+                       f->scores,   f->head_out, f->row_scratch, f->inv_freq, f->hidden};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) ifn_free_aligned(buffers[i]);
+    if (f->own_cache) ifn_block_table_clear(&f->own_table, f->own_cache);
+    ifn_block_table_deinit(&f->own_table);
+    ifn_kv_cache_destroy(f->own_cache);
+    ifn_free(f->tok_seq);
+    ifn_free(f->tok_pos);
+    ifn_free((void *)f->block_ptrs);
     ifn_model_release(f->model);
     ifn_free(f);
 }
@@ -149,12 +175,26 @@ int32_t ifn_forward_n_ctx(const ifn_forward *f) {
     return f->n_ctx;
 }
 
+int32_t ifn_forward_max_batch(const ifn_forward *f) {
+    return f->max_batch;
+}
+
 int32_t ifn_forward_n_vocab(const ifn_forward *f) {
     return f->hp.n_vocab;
 }
 
 const float *ifn_forward_last_hidden(const ifn_forward *f) {
     return f->hidden;
+}
+
+ifn_kv_cache_params ifn_forward_kv_params(const ifn_forward *f, int32_t block_size) {
+    ifn_kv_cache_params kp;
+    memset(&kp, 0, sizeof kp);
+    kp.n_layer = f->hp.n_layer;
+    kp.kv_dim = (int32_t)f->kv_dim;
+    kp.block_size = block_size;
+    kp.kv_type = IFN_DTYPE_F16;
+    return kp;
 }
 
 static void sync_threads(const ifn_forward *f) {
@@ -178,24 +218,36 @@ static void apply_rope(const ifn_forward *f, float *vec, int32_t n_heads, int32_
     }
 }
 
-/* Causal attention of one query head (token at position pos) against cache positions 0..pos. */
-static void attend_head(const ifn_forward *f, int32_t il, const float *qh, int32_t kv_head,
-                        int32_t pos, float *scores, float *oh) {
-    const ifn_kernels *k = ifn_kernels_get();
-    const int32_t head_dim = f->hp.head_dim;
+/* Reads element i of a cached K/V row segment of kv_type. */
+static inline float kv_elem(const void *row, ifn_dtype kv_type, int32_t i) {
+    if (kv_type == IFN_DTYPE_F16) return ifn_f16_to_f32(((const uint16_t *)row)[i]);
+    return ((const float *)row)[i];
+}
+
+/* Causal attention of one query head against positions 0..n_kv-1 of one KV head, reading the
+ * rows through the sequence's block pointers. */
+static void attend_head(const ifn_forward *f, const ifn_kv_cache *cache, const void **k_blocks,
+                        const void **v_blocks, const float *qh, int32_t kv_head, int32_t n_kv,
+                        float *scores, float *acc, float *oh) {
+    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(cache);
+    const int32_t head_dim = f->hp.head_dim, bs = kp->block_size;
+    const size_t row_bytes = ifn_kv_cache_row_bytes(cache);
+    const size_t head_off = row_bytes / (size_t)f->hp.n_head_kv * (size_t)kv_head;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    size_t layer_off = (size_t)il * (size_t)f->n_ctx * (size_t)f->kv_dim;
-    const float *k_base = f->k_cache + layer_off + (size_t)kv_head * head_dim;
-    const float *v_base = f->v_cache + layer_off + (size_t)kv_head * head_dim;
-    for (int32_t j = 0; j <= pos; j++)
-        scores[j] = k->dot_f32(qh, k_base + (size_t)j * f->kv_dim, head_dim) * scale;
-    ifn_ops_softmax(scores, pos + 1);
-    memset(oh, 0, (size_t)head_dim * sizeof(float));
-    for (int32_t j = 0; j <= pos; j++) {
-        const float *vj = v_base + (size_t)j * f->kv_dim;
-        float a = scores[j];
-        for (int32_t i = 0; i < head_dim; i++) oh[i] += a * vj[i];
+    for (int32_t j = 0; j < n_kv; j++) {
+        const unsigned char *kr = (const unsigned char *)k_blocks[j / bs] + (size_t)(j % bs) * row_bytes + head_off;
+        float dot = 0.0f;
+        for (int32_t i = 0; i < head_dim; i++) dot += qh[i] * kv_elem(kr, kp->kv_type, i);
+        scores[j] = dot * scale;
     }
+    ifn_ops_softmax(scores, n_kv);
+    memset(acc, 0, (size_t)head_dim * sizeof(float));
+    for (int32_t j = 0; j < n_kv; j++) {
+        const unsigned char *vr = (const unsigned char *)v_blocks[j / bs] + (size_t)(j % bs) * row_bytes + head_off;
+        float a = scores[j];
+        for (int32_t i = 0; i < head_dim; i++) acc[i] += a * kv_elem(vr, kp->kv_type, i);
+    }
+    memcpy(oh, acc, (size_t)head_dim * sizeof(float));
 }
 
 /* y = W x for this thread's rows of W (x already converted into act). */
@@ -222,21 +274,62 @@ static void norm_rows(const ifn_forward *f, float *out, const float *x, const if
     for (int64_t t = t0; t < t1; t++) ifn_ops_rmsnorm(out + t * d, x + t * d, w->data, d, f->hp.rms_eps);
 }
 
+/* Stores a K or V row into the cache slot of (sequence table, position). */
+static void store_row(ifn_kv_cache *cache, int32_t il, const ifn_block_table *table, int32_t pos,
+                      const float *row, int is_v) {
+    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(cache);
+    int32_t block = table->blocks[pos / kp->block_size];
+    unsigned char *base = is_v ? ifn_kv_cache_v(cache, il, block) : ifn_kv_cache_k(cache, il, block);
+    unsigned char *dst = base + (size_t)(pos % kp->block_size) * ifn_kv_cache_row_bytes(cache);
+    if (kp->kv_type == IFN_DTYPE_F32) {
+        memcpy(dst, row, (size_t)kp->kv_dim * sizeof(float));
+        return;
+    }
+    uint16_t *h = (uint16_t *)dst;
+    for (int32_t i = 0; i < kp->kv_dim; i++) h[i] = ifn_f32_to_f16(row[i]);
+}
+
 static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int32_t il,
                                 const step *s, int ith, int nth) {
     int64_t t0, t1;
     ifn_pool_split(s->n, 1, ith, nth, &t0, &t1);
-    size_t layer_off = (size_t)il * (size_t)f->n_ctx * (size_t)f->kv_dim;
     for (int64_t t = t0; t < t1; t++) {
         float *q = f->q + t * f->q_dim, *k = f->k + t * f->kv_dim, *v = f->v + t * f->kv_dim;
+        int32_t pos = f->tok_pos[t];
+        const ifn_block_table *table = s->batch->seqs[f->tok_seq[t]].table;
         if (l->bq.data) ifn_ops_add(q, l->bq.data, f->q_dim);
         if (l->bk.data) ifn_ops_add(k, l->bk.data, f->kv_dim);
         if (l->bv.data) ifn_ops_add(v, l->bv.data, f->kv_dim);
-        apply_rope(f, q, f->hp.n_head, s->pos0 + (int32_t)t);
-        apply_rope(f, k, f->hp.n_head_kv, s->pos0 + (int32_t)t);
-        size_t slot = layer_off + (size_t)(s->pos0 + t) * (size_t)f->kv_dim;
-        memcpy(f->k_cache + slot, k, (size_t)f->kv_dim * sizeof(float));
-        memcpy(f->v_cache + slot, v, (size_t)f->kv_dim * sizeof(float));
+        apply_rope(f, q, f->hp.n_head, pos);
+        apply_rope(f, k, f->hp.n_head_kv, pos);
+        store_row(s->cache, il, table, pos, k, 0);
+        store_row(s->cache, il, table, pos, v, 1);
+    }
+}
+
+/* Attention for this thread's (token, query head) items. */
+static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
+    const void **k_blocks = f->block_ptrs + (size_t)ith * 2 * (size_t)f->max_blocks;
+    const void **v_blocks = k_blocks + f->max_blocks;
+    const int32_t group = f->hp.n_head / f->hp.n_head_kv;
+    int64_t items = (int64_t)s->n * f->hp.n_head, i0, i1;
+    ifn_pool_split(items, 1, ith, nth, &i0, &i1);
+    int32_t cached_seq = -1;
+    for (int64_t item = i0; item < i1; item++) {
+        int32_t t = (int32_t)(item / f->hp.n_head), h = (int32_t)(item % f->hp.n_head);
+        int32_t seq = f->tok_seq[t], n_kv = f->tok_pos[t] + 1;
+        if (seq != cached_seq) { /* block pointers of this sequence for this layer */
+            const ifn_block_table *table = s->batch->seqs[seq].table;
+            for (int32_t b = 0; b < table->n_blocks; b++) {
+                k_blocks[b] = ifn_kv_cache_k(s->cache, il, table->blocks[b]);
+                v_blocks[b] = ifn_kv_cache_v(s->cache, il, table->blocks[b]);
+            }
+            cached_seq = seq;
+        }
+        size_t off = (size_t)t * f->q_dim + (size_t)h * f->hp.head_dim;
+        attend_head(f, s->cache, k_blocks, v_blocks, f->q + off, h / group, n_kv,
+                    f->scores + (size_t)ith * (size_t)f->n_ctx,
+                    f->head_out + (size_t)ith * (size_t)f->hp.head_dim, f->xb + off);
     }
 }
 
@@ -263,15 +356,7 @@ static void attention_block(ifn_forward *f, int32_t il, const step *s, int ith, 
     sync_threads(f);
     add_bias_rope_store(f, l, il, s, ith, nth);
     sync_threads(f);
-    int64_t items = (int64_t)s->n * f->hp.n_head, i0, i1;
-    ifn_pool_split(items, 1, ith, nth, &i0, &i1);
-    const int32_t group = f->hp.n_head / f->hp.n_head_kv;
-    for (int64_t item = i0; item < i1; item++) {
-        int32_t t = (int32_t)(item / f->hp.n_head), h = (int32_t)(item % f->hp.n_head);
-        size_t off = (size_t)t * f->q_dim + (size_t)h * f->hp.head_dim;
-        attend_head(f, il, f->q + off, h / group, s->pos0 + t,
-                    f->scores + (size_t)ith * (size_t)f->n_ctx, f->xb + off);
-    }
+    attention_heads(f, il, s, ith, nth);
     sync_threads(f);
     const ifn_matmul_traits *to = ifn_ops_traits(l->wo.type, f->exact);
     convert_rows(f, to, f->xb, f->q_dim, f->act_a, s->n, ith, nth);
@@ -312,19 +397,22 @@ static void ffn_block(ifn_forward *f, int32_t il, const step *s, int ith, int nt
     sync_threads(f);
 }
 
-/* Final norm and classifier for tokens [first, n); logits rows are contiguous. */
+/* Final norm and classifier for the rows that want logits: gathers their hidden states into
+ * xb rows 0..n_rows-1 first. */
 static void output_block(ifn_forward *f, const step *s, int ith, int nth) {
     const int64_t d = f->hp.n_embd;
-    const int32_t first = s->all_logits ? 0 : s->n - 1, count = s->n - first;
     const ifn_weight *out = ifn_model_output(f->model);
     const ifn_matmul_traits *tr = ifn_ops_traits(out->type, f->exact);
-    norm_rows(f, f->xb + first * d, f->x + first * d, ifn_model_output_norm(f->model), count, ith,
-              nth);
+    int64_t r0, r1;
+    ifn_pool_split(s->n_rows, 1, ith, nth, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++)
+        ifn_ops_rmsnorm(f->xb + r * d, f->x + (int64_t)s->rows[r] * d,
+                        ifn_model_output_norm(f->model)->data, d, f->hp.rms_eps);
     sync_threads(f);
-    if (ith == 0) memcpy(f->hidden, f->xb + (int64_t)(s->n - 1) * d, (size_t)d * sizeof(float));
-    convert_rows(f, tr, f->xb + first * d, d, f->act_a, count, ith, nth);
+    if (ith == 0) memcpy(f->hidden, f->xb + (int64_t)(s->n_rows - 1) * d, (size_t)d * sizeof(float));
+    convert_rows(f, tr, f->xb, d, f->act_a, s->n_rows, ith, nth);
     sync_threads(f);
-    matmul_rows(f, out, tr, f->act_a, count, s->logits, f->hp.n_vocab, ith, nth);
+    matmul_rows(f, out, tr, f->act_a, s->n_rows, s->batch->logits, f->hp.n_vocab, ith, nth);
 }
 
 static void forward_task(void *arg, int ith, int nth) {
@@ -344,30 +432,94 @@ static void forward_task(void *arg, int ith, int nth) {
         add_residual(f, s->n, ith, nth);
         sync_threads(f);
     }
-    if (s->logits) output_block(f, s, ith, nth);
+    if (s->n_rows > 0) output_block(f, s, ith, nth);
 }
 
-static void run_step(ifn_forward *f, step *s) {
-    if (f->pool) ifn_pool_run(f->pool, forward_task, s);
-    else forward_task(s, 0, 1);
+/* Checks the batch and fills the per-token sequence/position arrays and the logits row map. */
+static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const ifn_batch *b,
+                                int32_t *rows, int32_t *out_n_rows) {
+    const int32_t bs = ifn_kv_cache_get_params(cache)->block_size;
+    int32_t n_rows = 0;
+    if (b->n_tokens < 1 || b->n_tokens > f->max_batch)
+        return ifn_fail(IFN_E_INVALID, "forward: batch of %d tokens (1..%d allowed)", b->n_tokens,
+                        f->max_batch);
+    for (int32_t i = 0; i < b->n_seqs; i++) {
+        const ifn_batch_seq *sq = &b->seqs[i];
+        if (sq->n_tokens < 1 || sq->pos0 < 0 || sq->first_token < 0 ||
+            sq->first_token + sq->n_tokens > b->n_tokens || sq->pos0 + sq->n_tokens > f->n_ctx ||
+            (int64_t)sq->table->n_blocks * bs < sq->pos0 + sq->n_tokens)
+            return ifn_fail(IFN_E_INVALID, "forward: sequence %d of the batch is inconsistent", i);
+        for (int32_t k = 0; k < sq->n_tokens; k++) {
+            int32_t t = sq->first_token + k, tok = b->tokens[t];
+            if (tok < 0 || tok >= f->hp.n_vocab)
+                return ifn_fail(IFN_E_INVALID, "forward: token id %d is outside the vocabulary (%d)",
+                                tok, f->hp.n_vocab);
+            f->tok_seq[t] = i;
+            f->tok_pos[t] = sq->pos0 + k;
+        }
+        if (sq->logits_row >= 0) {
+            if (sq->logits_row >= b->n_tokens)
+                return ifn_fail(IFN_E_INVALID, "forward: logits row %d out of range", sq->logits_row);
+            rows[sq->logits_row] = sq->first_token + sq->n_tokens - 1;
+            n_rows = sq->logits_row + 1 > n_rows ? sq->logits_row + 1 : n_rows;
+        }
+    }
+    *out_n_rows = n_rows;
+    return IFN_OK;
+}
+
+ifn_status ifn_forward_batch(ifn_forward *f, ifn_kv_cache *cache, const ifn_batch *batch) {
+    int32_t *rows = ifn_malloc(sizeof(int32_t) * (size_t)(batch->n_tokens > 0 ? batch->n_tokens : 1));
+    if (!rows) return ifn_fail(IFN_E_NOMEM, "forward: no memory");
+    int32_t n_rows = 0;
+    ifn_status st = prepare_batch(f, cache, batch, rows, &n_rows);
+    if (st == IFN_OK) {
+        step s = {f, cache, batch, batch->tokens, batch->n_tokens, n_rows, rows};
+        if (f->pool) ifn_pool_run(f->pool, forward_task, &s);
+        else forward_task(&s, 0, 1);
+    }
+    ifn_free(rows);
+    return st;
+}
+
+/* One chunk of ifn_forward_eval: a single sequence, or one single-token "sequence" per token
+ * when every token needs logits (they share the table, each attending up to its position). */
+static ifn_status eval_chunk(ifn_forward *f, const int32_t *tokens, int32_t n, int32_t pos0,
+                             float *logits, int all_logits) {
+    ifn_batch_seq one[1];
+    ifn_batch_seq *seqs = one;
+    int32_t n_seqs = 1;
+    if (all_logits) {
+        seqs = ifn_malloc(sizeof *seqs * (size_t)n);
+        if (!seqs) return ifn_fail(IFN_E_NOMEM, "forward: no memory");
+        for (int32_t i = 0; i < n; i++) seqs[i] = (ifn_batch_seq){&f->own_table, pos0 + i, 1, i, i};
+        n_seqs = n;
+    } else {
+        one[0] = (ifn_batch_seq){&f->own_table, pos0, n, 0, logits ? 0 : -1};
+    }
+    ifn_batch b = {tokens, n, seqs, n_seqs, logits};
+    ifn_status st = ifn_forward_batch(f, f->own_cache, &b);
+    if (seqs != one) ifn_free(seqs);
+    return st;
 }
 
 ifn_status ifn_forward_eval(ifn_forward *f, const int32_t *tokens, int32_t n, int32_t pos0,
                             float *logits, int all_logits) {
-    if (n < 1 || pos0 < 0) return ifn_fail(IFN_E_INVALID, "forward: %d tokens at %d", n, pos0);
+    if (n < 1 || pos0 < 0 || pos0 > f->own_table.n_tokens)
+        return ifn_fail(IFN_E_INVALID, "forward: %d tokens at %d (evaluated so far: %d)", n, pos0,
+                        f->own_table.n_tokens);
     if (pos0 > f->n_ctx - n)
         return ifn_fail(IFN_E_FULL, "forward: %d tokens at position %d exceed the %d-token context",
                         n, pos0, f->n_ctx);
-    for (int32_t t = 0; t < n; t++)
-        if (tokens[t] < 0 || tokens[t] >= f->hp.n_vocab)
-            return ifn_fail(IFN_E_INVALID, "forward: token id %d is outside the vocabulary (%d)",
-                            tokens[t], f->hp.n_vocab);
-    for (int32_t done = 0; done < n; done += f->max_batch) {
+    f->own_table.n_tokens = pos0; /* rewinding just overwrites: the private cache is unshared */
+    ifn_status st = ifn_block_table_reserve(&f->own_table, f->own_cache, n);
+    for (int32_t done = 0; st == IFN_OK && done < n; done += f->max_batch) {
         int32_t chunk = n - done < f->max_batch ? n - done : f->max_batch;
-        step s = {f, tokens + done, chunk, pos0 + done, NULL, all_logits};
-        if (all_logits) s.logits = logits + (size_t)done * (size_t)f->hp.n_vocab;
-        else if (done + chunk == n) s.logits = logits;
-        run_step(f, &s);
+        float *chunk_logits = NULL;
+        if (all_logits) chunk_logits = logits + (size_t)done * (size_t)f->hp.n_vocab;
+        else if (done + chunk == n) chunk_logits = logits;
+        st = eval_chunk(f, tokens + done, chunk, pos0 + done, chunk_logits, all_logits);
     }
-    return IFN_OK;
+    if (st == IFN_OK) f->own_table.n_tokens = pos0 + n;
+    return st;
 }

@@ -21,7 +21,8 @@ typedef struct loop_state {
     int is_stopped;
 } loop_state;
 
-static ifn_status make_sampler(const ifn_generate_params *p, int32_t n_vocab, ifn_sampler **out) {
+ifn_status ifn_generate_make_sampler(const ifn_generate_params *p, uint64_t seed, int32_t n_vocab,
+                                     ifn_sampler **out) {
     ifn_sampler_params sp = ifn_sampler_params_default();
     sp.temperature = p->temperature;
     sp.top_k = p->top_k;
@@ -30,7 +31,7 @@ static ifn_status make_sampler(const ifn_generate_params *p, int32_t n_vocab, if
     sp.repetition_penalty = p->repetition_penalty;
     sp.presence_penalty = p->presence_penalty;
     sp.frequency_penalty = p->frequency_penalty;
-    sp.seed = p->has_seed ? p->seed : (uint64_t)ifn_time_now_ns() ^ ((uint64_t)getpid() << 32);
+    sp.seed = seed;
     ifn_sampler_logit_bias *bias = NULL;
     if (p->n_logit_bias > 0) {
         bias = ifn_calloc((size_t)p->n_logit_bias, sizeof *bias);
@@ -45,6 +46,10 @@ static ifn_status make_sampler(const ifn_generate_params *p, int32_t n_vocab, if
     ifn_status st = ifn_sampler_create(&sp, n_vocab, out); /* copies the bias array */
     ifn_free(bias);
     return st;
+}
+
+uint64_t ifn_generate_pick_seed(const ifn_generate_params *p) {
+    return p->has_seed ? p->seed : (uint64_t)ifn_time_now_ns() ^ ((uint64_t)getpid() << 32);
 }
 
 static ifn_status make_stops(const ifn_generate_params *p, ifn_stop_matcher **out) {
@@ -139,7 +144,9 @@ ifn_status ifn_generate_run(ifn_forward *fwd, const ifn_vocab *vocab,
     float *logits = ifn_malloc(sizeof(float) * (size_t)n_vocab);
     ifn_status st = logits ? check_request(fwd, req)
                            : ifn_fail(IFN_E_NOMEM, "generate: no memory for logits");
-    if (st == IFN_OK) st = make_sampler(req->params, n_vocab, &s.sampler);
+    if (st == IFN_OK)
+        st = ifn_generate_make_sampler(req->params, ifn_generate_pick_seed(req->params), n_vocab,
+                                       &s.sampler);
     if (st == IFN_OK) st = make_stops(req->params, &s.stops);
     for (size_t i = 0; st == IFN_OK && i < req->n_prompt; i++)
         st = ifn_sampler_accept(s.sampler, req->prompt[i], 1);

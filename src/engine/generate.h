@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "engine/forward.h"
+#include "engine/sampler.h"
 #include "inferneo/inferneo.h"
 #include "tokenizer/vocab.h"
 
@@ -20,6 +21,14 @@ typedef struct ifn_generate_request {
     ifn_text_callback on_text;
     void *user;
 } ifn_generate_request;
+
+/* A sampler for these generation parameters (logit bias converted and copied). Errors:
+ * IFN_E_INVALID (parameters out of range), IFN_E_NOMEM. */
+ifn_status ifn_generate_make_sampler(const ifn_generate_params *params, uint64_t seed,
+                                     int32_t n_vocab, ifn_sampler **out_sampler);
+
+/* The request's seed, or a fresh one from the clock when it gives none. Cannot fail. */
+uint64_t ifn_generate_pick_seed(const ifn_generate_params *params);
 
 /* Runs the loop from an empty cache. Errors: IFN_E_INVALID (empty prompt, bad parameters),
  * IFN_E_FULL (prompt longer than the context), IFN_E_NOMEM. Cancellation by the callback is not

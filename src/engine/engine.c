@@ -1,0 +1,741 @@
+/* Engine thread and its API. Other threads hand requests and aborts over through a mutex-guarded
+ * inbox plus a condition variable; the engine thread owns everything else (scheduler, KV cache,
+ * forward context, sequences) and runs: take inbox -> handle aborts and timeouts -> schedule ->
+ * one forward step -> commit KV, sample, stream, finish -> publish stats. */
+#include "engine/engine.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/forward.h"
+#include "engine/generate.h"
+#include "engine/scheduler.h"
+#include "engine/sequence.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/time.h"
+
+typedef struct request_state {
+    struct request_state *next;   /* inbox list, then live list */
+    uint64_t id;
+    ifn_request req;              /* prompt, stops, bias, stop ids point into owned copies */
+    int32_t *prompt_copy;
+    char **stop_copies;
+    ifn_logit_bias *bias_copy;
+    int32_t *stop_ids_copy;
+    ifn_sequence *seqs;           /* [req.n] */
+    int32_t n_finished;
+    int is_aborted;
+    ifn_status abort_status;
+    int64_t submit_ns;
+    int64_t deadline_ns;          /* 0 = none */
+} request_state;
+
+struct ifn_engine {
+    ifn_engine_params params;
+    ifn_model *model;
+    const ifn_vocab *vocab;
+    ifn_pool *pool;
+    ifn_forward *forward;
+    ifn_kv_cache *cache;
+    ifn_scheduler sched;
+    float *logits;                /* [max rows][n_vocab] */
+    int32_t logits_rows;
+    int32_t n_vocab;
+    int32_t *eog_ids;             /* end-of-generation ids, banned until min_tokens */
+    int32_t n_eog_ids;
+    request_state *live;          /* engine thread only */
+    uint64_t next_arrival;        /* engine thread only */
+    pthread_t thread;
+    int has_thread;
+    pthread_mutex_t lock;         /* guards: inbox, aborts, n_aborts, is_stopping, next_id, stats, is_idle */
+    pthread_cond_t wake;          /* engine thread waits for work */
+    pthread_cond_t idle;          /* ifn_engine_wait_idle waits for is_idle */
+    request_state *inbox;
+    uint64_t *aborts;
+    int32_t n_aborts, abort_capacity;
+    int is_stopping;
+    uint64_t next_id;
+    ifn_engine_stats stats;
+    int is_idle;
+    int64_t generated_tokens;     /* engine thread only, copied into stats */
+    int64_t finished_requests;
+    int64_t steps;
+};
+
+ifn_engine_params ifn_engine_params_default(void) {
+    ifn_engine_params p;
+    memset(&p, 0, sizeof p);
+    p.max_num_seqs = 64;
+    p.max_batched_tokens = 512;
+    p.block_size = 16;
+    p.kv_type = IFN_DTYPE_F16;
+    p.enable_prefix_cache = 1;
+    return p;
+}
+
+void ifn_request_init(ifn_request *r) {
+    memset(r, 0, sizeof *r);
+    r->sampling = ifn_generate_params_default();
+    r->n = 1;
+    r->top_logprobs = -1;
+}
+
+int32_t ifn_engine_n_ctx(const ifn_engine *e) {
+    return ifn_forward_n_ctx(e->forward);
+}
+
+static void request_free(request_state *r, ifn_kv_cache *cache) {
+    if (!r) return;
+    for (int32_t i = 0; r->seqs && i < r->req.n; i++) ifn_sequence_deinit(&r->seqs[i], cache);
+    ifn_free(r->seqs);
+    for (int32_t i = 0; r->stop_copies && i < r->req.sampling.n_stop; i++) ifn_free(r->stop_copies[i]);
+    ifn_free(r->stop_copies);
+    ifn_free(r->prompt_copy);
+    ifn_free(r->bias_copy);
+    ifn_free(r->stop_ids_copy);
+    ifn_free(r);
+}
+
+/* ---- finishing -------------------------------------------------------------------------- */
+
+static void fill_usage(const request_state *r, const ifn_sequence *seq, ifn_request_usage *u) {
+    int64_t now = ifn_time_now_ns();
+    u->prompt_tokens = r->req.n_prompt;
+    u->completion_tokens = seq->n_generated;
+    u->cached_prompt_tokens = seq->n_cached_prompt;
+    u->queue_seconds = seq->first_scheduled_ns ? (double)(seq->first_scheduled_ns - r->submit_ns) / 1e9 : 0;
+    u->ttft_seconds = seq->first_token_ns ? (double)(seq->first_token_ns - r->submit_ns) / 1e9 : 0;
+    u->total_seconds = (double)(now - r->submit_ns) / 1e9;
+}
+
+static void unlink_live(ifn_engine *e, request_state *r) {
+    for (request_state **p = &e->live; *p; p = &(*p)->next) {
+        if (*p == r) {
+            *p = r->next;
+            return;
+        }
+    }
+}
+
+/* Ends one sample: flushes withheld text, reports, frees its blocks; ends the request with the
+ * last sample. */
+static void finish_seq(ifn_engine *e, request_state *r, ifn_sequence *seq, ifn_finish_reason why) {
+    if (seq->state == IFN_SEQ_FINISHED) return;
+    char text[1024];
+    size_t len = 0;
+    if (why != IFN_FINISH_CANCELLED && !seq->hit_stop_string) {
+        char tail[512];
+        size_t tail_len = ifn_detok_stream_flush(&seq->detok, tail, sizeof tail);
+        if (!seq->stops) {
+            memcpy(text, tail, tail_len);
+            len = tail_len;
+        } else { /* withheld possible stop-string prefixes are final now */
+            ifn_stop_result res;
+            if (tail_len > 0 && ifn_stop_matcher_push(seq->stops, tail, tail_len, &res) == IFN_OK) {
+                len = res.emit_len < sizeof text / 2 ? res.emit_len : sizeof text / 2;
+                memcpy(text, res.emit, len);
+            }
+            if (!seq->hit_stop_string) {
+                ifn_stop_matcher_flush(seq->stops, &res);
+                size_t more = res.emit_len < sizeof text - len ? res.emit_len : sizeof text - len;
+                memcpy(text + len, res.emit, more);
+                len += more;
+            }
+        }
+    }
+    ifn_scheduler_remove(&e->sched, seq);
+    ifn_sequence_drop_kv(seq, e->cache);
+    seq->state = IFN_SEQ_FINISHED;
+    ifn_request_usage usage;
+    fill_usage(r, seq, &usage);
+    if (r->req.callbacks.on_finish)
+        r->req.callbacks.on_finish(r->req.callbacks.user, seq->index, why, text, len, &usage);
+    if (++r->n_finished < r->req.n) return;
+    unlink_live(e, r);
+    e->finished_requests++;
+    if (r->req.callbacks.on_done)
+        r->req.callbacks.on_done(r->req.callbacks.user, r->is_aborted ? r->abort_status : IFN_OK,
+                                 r->is_aborted ? ifn_status_str(r->abort_status) : "");
+    request_free(r, e->cache);
+}
+
+/* Finishes every unfinished sample; the last one frees r, so r is not touched after it. */
+static void finish_request(ifn_engine *e, request_state *r, ifn_finish_reason why) {
+    int32_t left = 0, n = r->req.n;
+    for (int32_t i = 0; i < n; i++) left += r->seqs[i].state != IFN_SEQ_FINISHED;
+    for (int32_t i = 0; i < n && left > 0; i++) {
+        if (r->seqs[i].state == IFN_SEQ_FINISHED) continue;
+        left--;
+        finish_seq(e, r, &r->seqs[i], why);
+    }
+}
+
+/* ---- sampling --------------------------------------------------------------------------- */
+
+static int is_stop_token(const ifn_engine *e, const request_state *r, int32_t token) {
+    if (!r->req.sampling.ignore_eos && ifn_vocab_is_eog(e->vocab, token)) return 1;
+    for (int32_t i = 0; i < r->req.n_stop_token_ids; i++)
+        if (r->req.stop_token_ids[i] == token) return 1;
+    return 0;
+}
+
+static void apply_min_tokens(const ifn_engine *e, const request_state *r, ifn_sequence *seq) {
+    if (r->req.min_tokens <= 0) return;
+    int ban = seq->n_generated < r->req.min_tokens;
+    for (int32_t i = 0; i < e->n_eog_ids; i++) {
+        if (ban) (void)ifn_sampler_ban_token(seq->sampler, e->eog_ids[i]);
+        else ifn_sampler_unban_token(seq->sampler, e->eog_ids[i]);
+    }
+}
+
+/* Runs the text of a new token through detokenizer and stop matcher, then the callback.
+ * Returns 1 if the sequence hit a stop string, -1 if the callback cancelled. */
+static int stream_token(ifn_engine *e, request_state *r, ifn_sequence *seq, int32_t token,
+                        const ifn_sampler_logprobs *lp) {
+    char text[512];
+    size_t len = 0;
+    int stopped = 0;
+    const char *out = text;
+    if (ifn_detok_stream_push(&seq->detok, token, text, sizeof text, &len) != IFN_OK) len = 0;
+    if (seq->stops) {
+        ifn_stop_result res;
+        if (ifn_stop_matcher_push(seq->stops, text, len, &res) == IFN_OK) {
+            out = res.emit;
+            len = res.emit_len;
+            stopped = res.is_stopped;
+        }
+    }
+    (void)e;
+    if (r->req.callbacks.on_token &&
+        r->req.callbacks.on_token(r->req.callbacks.user, seq->index, token, out, len, lp))
+        return -1;
+    return stopped;
+}
+
+/* Samples the next token of seq from a logits row and acts on it. Returns 0, or -1 when the
+ * request was cancelled by its callback (and freed). */
+static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const float *logits) {
+    apply_min_tokens(e, r, seq);
+    int32_t token;
+    if (ifn_sampler_sample(seq->sampler, logits, &token) != IFN_OK) {
+        finish_seq(e, r, seq, IFN_FINISH_STOP); /* every token banned: nothing can follow */
+        return 0;
+    }
+    if (!seq->first_token_ns) seq->first_token_ns = ifn_time_now_ns();
+    seq->n_generated++;
+    e->generated_tokens++;
+    if (is_stop_token(e, r, token)) {
+        finish_seq(e, r, seq, IFN_FINISH_STOP);
+        return 0;
+    }
+    ifn_sampler_logprobs lp, *lp_ptr = NULL;
+    if (r->req.top_logprobs >= 0 &&
+        ifn_sampler_compute_logprobs(logits, e->n_vocab, token, r->req.top_logprobs, &lp) == IFN_OK)
+        lp_ptr = &lp;
+    (void)ifn_sampler_accept(seq->sampler, token, 0);
+    if (ifn_token_vec_push(&seq->tokens, token) != IFN_OK) {
+        finish_seq(e, r, seq, IFN_FINISH_LENGTH);
+        return 0;
+    }
+    int outcome = stream_token(e, r, seq, token, lp_ptr);
+    if (outcome < 0) {
+        r->is_aborted = 1;
+        r->abort_status = IFN_E_CANCELLED;
+        finish_request(e, r, IFN_FINISH_CANCELLED);
+        return -1;
+    }
+    if (outcome > 0) {
+        seq->hit_stop_string = 1;
+        finish_seq(e, r, seq, IFN_FINISH_STOP);
+    }
+    else if (seq->n_generated >= r->req.sampling.max_tokens ||
+             (int32_t)seq->tokens.count >= ifn_forward_n_ctx(e->forward))
+        finish_seq(e, r, seq, IFN_FINISH_LENGTH);
+    return 0;
+}
+
+/* Sample 0 just finished the shared prompt: the other samples take its blocks and sample from
+ * the same logits. Returns -1 when a callback cancelled the request (r is freed). */
+static int fork_siblings(ifn_engine *e, request_state *r, const ifn_sequence *seq0,
+                         const float *logits) {
+    for (int32_t i = 1; i < r->req.n; i++) {
+        ifn_sequence *sib = &r->seqs[i];
+        if (sib->state != IFN_SEQ_FORKING) continue;
+        if (ifn_block_table_fork(&seq0->table, e->cache, &sib->table) != IFN_OK ||
+            ifn_scheduler_add_running(&e->sched, sib) != IFN_OK) {
+            finish_seq(e, r, sib, IFN_FINISH_CANCELLED);
+            continue;
+        }
+        sib->n_cached_prompt = seq0->n_cached_prompt;
+        sib->first_scheduled_ns = seq0->first_scheduled_ns;
+        if (sample_next(e, r, sib, logits) < 0) return -1;
+    }
+    return 0;
+}
+
+/* ---- one step --------------------------------------------------------------------------- */
+
+/* Commits every scheduled sequence's new KV and samples those whose logits were computed. */
+static void process_step(ifn_engine *e, const ifn_batch *batch) {
+    ifn_scheduler *sc = &e->sched;
+    for (int32_t i = 0; i < batch->n_seqs; i++) {
+        ifn_sequence *seq = sc->owners[i];
+        ifn_block_table_commit(&seq->table, e->cache, seq->tokens.ids, batch->seqs[i].n_tokens);
+        if (!seq->first_scheduled_ns) seq->first_scheduled_ns = ifn_time_now_ns();
+    }
+    for (int32_t i = 0; i < batch->n_seqs; i++) {
+        ifn_sequence *seq = sc->owners[i];
+        if (batch->seqs[i].logits_row < 0 || seq->state != IFN_SEQ_RUNNING) continue;
+        request_state *r = seq->request;
+        const float *row = e->logits + (size_t)batch->seqs[i].logits_row * (size_t)e->n_vocab;
+        if (seq->index == 0 && r->req.n > 1 && seq->n_generated == 0 &&
+            fork_siblings(e, r, seq, row) < 0)
+            continue;
+        sample_next(e, r, seq, row);
+    }
+}
+
+/* A sequence the cache can never hold: finish it (LENGTH if it already produced tokens). */
+static void finish_unfit(ifn_engine *e, ifn_sequence *seq) {
+    request_state *r = seq->request;
+    if (seq->n_generated > 0) {
+        finish_seq(e, r, seq, IFN_FINISH_LENGTH);
+        return;
+    }
+    IFN_LOG_WARN("engine", "request does not fit in the KV cache req=%llu tokens=%zu",
+                 (unsigned long long)r->id, seq->tokens.count);
+    r->is_aborted = 1;
+    r->abort_status = IFN_E_FULL;
+    finish_request(e, r, IFN_FINISH_CANCELLED);
+}
+
+static int grow_logits(ifn_engine *e, int32_t rows) {
+    if (rows <= e->logits_rows) return 1;
+    float *grown = ifn_realloc(e->logits, sizeof(float) * (size_t)rows * (size_t)e->n_vocab);
+    if (!grown) return 0;
+    e->logits = grown;
+    e->logits_rows = rows;
+    return 1;
+}
+
+/* Runs one step; returns 0 when there was nothing to run. */
+static int run_step(ifn_engine *e) {
+    ifn_batch batch;
+    ifn_sequence *unfit = NULL;
+    if (ifn_scheduler_schedule(&e->sched, &batch, &unfit) != IFN_OK) {
+        IFN_LOG_ERROR("engine", "scheduling failed: %s", ifn_last_error());
+        return 0;
+    }
+    if (unfit) finish_unfit(e, unfit);
+    if (batch.n_tokens == 0) return unfit != NULL;
+    if (!grow_logits(e, e->sched.n_rows)) {
+        IFN_LOG_ERROR("engine", "no memory for %d logits rows", e->sched.n_rows);
+        return 0;
+    }
+    batch.logits = e->logits;
+    if (ifn_forward_batch(e->forward, e->cache, &batch) != IFN_OK) {
+        IFN_LOG_ERROR("engine", "forward step failed: %s", ifn_last_error());
+        return 0;
+    }
+    e->steps++;
+    process_step(e, &batch);
+    return 1;
+}
+
+/* ---- inbox, aborts, timeouts ------------------------------------------------------------ */
+
+static void admit_request(ifn_engine *e, request_state *r) {
+    r->next = e->live;
+    e->live = r;
+    uint64_t arrival = e->next_arrival++;
+    for (int32_t i = 0; i < r->req.n; i++) {
+        ifn_sequence *seq = &r->seqs[i];
+        seq->request = r;
+        seq->index = i;
+        seq->priority = r->req.priority;
+        seq->arrival = arrival;
+        if (i > 0) {
+            seq->state = IFN_SEQ_FORKING;
+            continue;
+        }
+        if (ifn_scheduler_add_waiting(&e->sched, seq) != IFN_OK) {
+            r->is_aborted = 1;
+            r->abort_status = IFN_E_NOMEM;
+            finish_request(e, r, IFN_FINISH_CANCELLED);
+            return;
+        }
+    }
+}
+
+static void apply_abort(ifn_engine *e, uint64_t id, ifn_status why) {
+    for (request_state *r = e->live; r; r = r->next) {
+        if (r->id != id) continue;
+        r->is_aborted = 1;
+        r->abort_status = why;
+        finish_request(e, r, IFN_FINISH_CANCELLED);
+        return;
+    }
+}
+
+static void expire_timeouts(ifn_engine *e) {
+    int64_t now = ifn_time_now_ns();
+    for (request_state *r = e->live; r;) {
+        request_state *next = r->next;
+        if (r->deadline_ns && now >= r->deadline_ns) apply_abort(e, r->id, IFN_E_TIMEOUT);
+        r = next;
+    }
+}
+
+static void publish_stats(ifn_engine *e) {
+    ifn_engine_stats st;
+    memset(&st, 0, sizeof st);
+    ifn_kv_cache_stats kv;
+    ifn_kv_cache_get_stats(e->cache, &kv);
+    st.n_running = e->sched.n_running;
+    st.n_waiting = e->sched.n_waiting;
+    st.kv_blocks_total = kv.n_blocks;
+    st.kv_blocks_used = kv.n_used;
+    st.kv_blocks_free = kv.n_free;
+    st.kv_blocks_cached = kv.n_cached;
+    for (int32_t i = 0; i < e->sched.n_running; i++) st.kv_tokens += e->sched.running[i]->table.n_tokens;
+    st.prefix_queries = kv.prefix_queries;
+    st.prefix_hits = kv.prefix_hits;
+    st.preemptions = e->sched.preemptions;
+    st.steps = e->steps;
+    st.generated_tokens = e->generated_tokens;
+    st.finished_requests = e->finished_requests;
+    pthread_mutex_lock(&e->lock);
+    e->stats = st;
+    pthread_mutex_unlock(&e->lock);
+}
+
+/* Takes the inbox and pending aborts; waits for work when there is none. Returns 0 to stop. */
+static int collect_work(ifn_engine *e, int has_work, request_state **out_new, uint64_t **out_aborts,
+                        int32_t *out_n_aborts) {
+    pthread_mutex_lock(&e->lock);
+    if (!has_work && !e->inbox && e->n_aborts == 0 && !e->is_stopping) {
+        e->is_idle = e->live == NULL;
+        pthread_cond_broadcast(&e->idle);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000; /* wake now and then for timeouts */
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->wake, &e->lock, &until);
+    }
+    *out_new = e->inbox;
+    e->inbox = NULL;
+    *out_aborts = NULL;
+    *out_n_aborts = 0;
+    if (e->n_aborts > 0) {
+        *out_aborts = ifn_malloc(sizeof(uint64_t) * (size_t)e->n_aborts);
+        if (*out_aborts) {
+            memcpy(*out_aborts, e->aborts, sizeof(uint64_t) * (size_t)e->n_aborts);
+            *out_n_aborts = e->n_aborts;
+        }
+        e->n_aborts = 0;
+    }
+    if (*out_new || e->live) e->is_idle = 0;
+    int keep_going = !e->is_stopping;
+    pthread_mutex_unlock(&e->lock);
+    return keep_going;
+}
+
+static void *engine_main(void *arg) {
+    ifn_engine *e = arg;
+    int has_work = 0;
+    for (;;) {
+        request_state *incoming;
+        uint64_t *aborts;
+        int32_t n_aborts;
+        int keep_going = collect_work(e, has_work, &incoming, &aborts, &n_aborts);
+        while (incoming) { /* the inbox is newest first: admit oldest first */
+            request_state *prev = NULL, *cur = incoming;
+            while (cur->next) {
+                prev = cur;
+                cur = cur->next;
+            }
+            if (prev) prev->next = NULL;
+            else incoming = NULL;
+            cur->next = NULL;
+            admit_request(e, cur);
+        }
+        for (int32_t i = 0; i < n_aborts; i++) apply_abort(e, aborts[i], IFN_E_CANCELLED);
+        ifn_free(aborts);
+        if (!keep_going) break;
+        expire_timeouts(e);
+        has_work = run_step(e);
+        publish_stats(e);
+    }
+    while (e->live) finish_request(e, e->live, IFN_FINISH_CANCELLED);
+    publish_stats(e);
+    pthread_mutex_lock(&e->lock);
+    e->is_idle = 1;
+    pthread_cond_broadcast(&e->idle);
+    pthread_mutex_unlock(&e->lock);
+    return NULL;
+}
+
+/* ---- API -------------------------------------------------------------------------------- */
+
+static size_t available_ram_bytes(void) {
+    FILE *fp = fopen("/proc/meminfo", "r");
+    size_t kb = 0;
+    char line[256];
+    while (fp && fgets(line, sizeof line, fp))
+        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
+    if (fp) fclose(fp);
+    if (kb == 0) kb = (size_t)sysconf(_SC_PHYS_PAGES) / 1024 * (size_t)sysconf(_SC_PAGESIZE);
+    return kb * 1024;
+}
+
+static ifn_status create_cache(ifn_engine *e) {
+    ifn_kv_cache_params kp = ifn_forward_kv_params(e->forward, e->params.block_size);
+    kp.kv_type = e->params.kv_type;
+    kp.model_id = (uint64_t)(uintptr_t)e->model;
+    size_t bytes = e->params.kv_cache_bytes;
+    if (bytes == 0) {
+        size_t per_pos = 2 * (size_t)kp.n_layer * (size_t)kp.kv_dim *
+                         (kp.kv_type == IFN_DTYPE_F16 ? 2 : 4);
+        bytes = per_pos * (size_t)ifn_forward_n_ctx(e->forward) * (size_t)e->params.max_num_seqs;
+        size_t cap = available_ram_bytes() / 4;
+        if (bytes > cap) bytes = cap;
+    }
+    kp.n_blocks = ifn_kv_cache_blocks_for_bytes(&kp, bytes);
+    if (kp.n_blocks < 1)
+        return ifn_fail(IFN_E_INVALID, "engine: %zu bytes of KV memory hold no %d-token block",
+                        bytes, kp.block_size);
+    return ifn_kv_cache_create(&kp, &e->cache);
+}
+
+static ifn_status collect_eog_ids(ifn_engine *e) {
+    int32_t n = ifn_vocab_size(e->vocab);
+    e->eog_ids = ifn_calloc((size_t)n, sizeof *e->eog_ids);
+    if (!e->eog_ids) return ifn_fail(IFN_E_NOMEM, "engine: no memory");
+    for (int32_t id = 0; id < n; id++)
+        if (ifn_vocab_is_eog(e->vocab, id)) e->eog_ids[e->n_eog_ids++] = id;
+    return IFN_OK;
+}
+
+static ifn_status check_params(ifn_engine_params *p) {
+    if (p->max_num_seqs <= 0) p->max_num_seqs = 64;
+    if (p->max_batched_tokens <= 0) p->max_batched_tokens = 512;
+    if (p->block_size <= 0) p->block_size = 16;
+    if (p->kv_type != IFN_DTYPE_F16 && p->kv_type != IFN_DTYPE_F32)
+        return ifn_fail(IFN_E_INVALID, "engine: KV type must be F16 or F32");
+    if (p->max_num_seqs > 4096 || p->max_batched_tokens > 65536 || p->block_size > 4096)
+        return ifn_fail(IFN_E_INVALID, "engine: limits out of range");
+    return IFN_OK;
+}
+
+static ifn_status start_engine(ifn_engine *e) {
+    ifn_forward_params fp = ifn_forward_params_default();
+    fp.n_ctx = e->params.n_ctx;
+    fp.max_batch = e->params.max_batched_tokens;
+    fp.exact = e->params.exact;
+    ifn_status st = ifn_pool_create(e->params.n_threads, &e->pool);
+    fp.pool = e->pool;
+    if (st == IFN_OK) st = ifn_forward_create(e->model, &fp, &e->forward);
+    if (st == IFN_OK) st = create_cache(e);
+    if (st == IFN_OK)
+        st = ifn_scheduler_init(&e->sched, e->cache, e->params.max_num_seqs,
+                                e->params.max_batched_tokens, e->params.enable_prefix_cache);
+    if (st == IFN_OK) st = collect_eog_ids(e);
+    if (st != IFN_OK) return st;
+    e->n_vocab = ifn_forward_n_vocab(e->forward);
+    pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->wake, NULL);
+    pthread_cond_init(&e->idle, NULL);
+    e->is_idle = 1;
+    publish_stats(e);
+    if (pthread_create(&e->thread, NULL, engine_main, e) != 0)
+        return ifn_fail(IFN_E_INTERNAL, "engine: cannot start the engine thread");
+    e->has_thread = 1;
+    return IFN_OK;
+}
+
+ifn_status ifn_engine_create(ifn_model *model, const ifn_vocab *vocab,
+                             const ifn_engine_params *params, ifn_engine **out_engine) {
+    ifn_engine *e = ifn_calloc(1, sizeof *e);
+    if (!e) return ifn_fail(IFN_E_NOMEM, "engine: no memory");
+    e->params = params ? *params : ifn_engine_params_default();
+    e->model = model;
+    ifn_model_retain(model);
+    e->vocab = vocab;
+    e->next_id = 1;
+    ifn_status st = check_params(&e->params);
+    if (st == IFN_OK) st = start_engine(e);
+    if (st != IFN_OK) {
+        ifn_engine_destroy(e);
+        return st;
+    }
+    *out_engine = e;
+    return IFN_OK;
+}
+
+void ifn_engine_destroy(ifn_engine *e) {
+    if (!e) return;
+    if (e->has_thread) {
+        pthread_mutex_lock(&e->lock);
+        e->is_stopping = 1;
+        pthread_cond_signal(&e->wake);
+        pthread_mutex_unlock(&e->lock);
+        pthread_join(e->thread, NULL);
+        while (e->inbox) { /* submitted after the thread stopped looking */
+            request_state *r = e->inbox;
+            e->inbox = r->next;
+            if (r->req.callbacks.on_done)
+                r->req.callbacks.on_done(r->req.callbacks.user, IFN_E_CANCELLED, "engine stopped");
+            request_free(r, NULL);
+        }
+        pthread_cond_destroy(&e->idle);
+        pthread_cond_destroy(&e->wake);
+        pthread_mutex_destroy(&e->lock);
+    }
+    ifn_scheduler_deinit(&e->sched);
+    ifn_kv_cache_destroy(e->cache);
+    ifn_forward_destroy(e->forward);
+    ifn_pool_destroy(e->pool);
+    ifn_free(e->logits);
+    ifn_free(e->eog_ids);
+    ifn_free(e->aborts);
+    ifn_model_release(e->model);
+    ifn_free(e);
+}
+
+/* Copies everything the request points at, so the caller's buffers may go away. */
+static ifn_status copy_request(request_state *r, const ifn_request *req) {
+    r->req = *req;
+    size_t np = (size_t)req->n_prompt, nb = (size_t)req->sampling.n_logit_bias;
+    size_t ns = (size_t)req->sampling.n_stop, ni = (size_t)req->n_stop_token_ids;
+    r->prompt_copy = ifn_malloc(sizeof(int32_t) * np);
+    r->bias_copy = nb ? ifn_malloc(sizeof(ifn_logit_bias) * nb) : NULL;
+    r->stop_copies = ns ? ifn_calloc(ns, sizeof(char *)) : NULL;
+    r->stop_ids_copy = ni ? ifn_malloc(sizeof(int32_t) * ni) : NULL;
+    r->seqs = ifn_calloc((size_t)req->n, sizeof *r->seqs);
+    if (!r->prompt_copy || (nb && !r->bias_copy) || (ns && !r->stop_copies) ||
+        (ni && !r->stop_ids_copy) || !r->seqs)
+        return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
+    memcpy(r->prompt_copy, req->prompt, sizeof(int32_t) * np);
+    if (nb) memcpy(r->bias_copy, req->sampling.logit_bias, sizeof(ifn_logit_bias) * nb);
+    if (ni) memcpy(r->stop_ids_copy, req->stop_token_ids, sizeof(int32_t) * ni);
+    for (size_t i = 0; i < ns; i++) {
+        r->stop_copies[i] = ifn_strndup(req->sampling.stop[i], strlen(req->sampling.stop[i]));
+        if (!r->stop_copies[i]) return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
+    }
+    r->req.prompt = r->prompt_copy;
+    r->req.sampling.logit_bias = r->bias_copy;
+    r->req.sampling.stop = (const char *const *)r->stop_copies;
+    r->req.stop_token_ids = r->stop_ids_copy;
+    return IFN_OK;
+}
+
+static ifn_status check_request(const ifn_engine *e, const ifn_request *req) {
+    int32_t n_ctx = ifn_forward_n_ctx(e->forward);
+    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(e->cache);
+    if (!req->prompt || req->n_prompt < 1)
+        return ifn_fail(IFN_E_INVALID, "the prompt is empty");
+    if (req->n_prompt >= n_ctx)
+        return ifn_fail(IFN_E_INVALID, "the prompt has %d tokens; the context holds %d",
+                        req->n_prompt, n_ctx);
+    if (ifn_block_table_blocks_for(e->cache, req->n_prompt + 1) > kp->n_blocks)
+        return ifn_fail(IFN_E_INVALID, "the prompt needs more KV memory than the cache has");
+    if (req->n < 1 || req->n > 128) return ifn_fail(IFN_E_INVALID, "n must be in 1..128");
+    if (req->sampling.max_tokens < 0) return ifn_fail(IFN_E_INVALID, "max_tokens is negative");
+    if (req->top_logprobs > IFN_SAMPLER_MAX_TOP_LOGPROBS)
+        return ifn_fail(IFN_E_INVALID, "top_logprobs must be at most 20");
+    for (int32_t i = 0; i < req->n_prompt; i++)
+        if (req->prompt[i] < 0 || req->prompt[i] >= e->n_vocab)
+            return ifn_fail(IFN_E_INVALID, "token id %d is outside the vocabulary", req->prompt[i]);
+    for (int32_t i = 0; i < req->sampling.n_stop; i++)
+        if (!req->sampling.stop[i] || !req->sampling.stop[i][0])
+            return ifn_fail(IFN_E_INVALID, "stop strings must not be empty");
+    return IFN_OK;
+}
+
+static ifn_status build_request(const ifn_engine *e, const ifn_request *req, request_state *r) {
+    ifn_status st = copy_request(r, req);
+    uint64_t seed = ifn_generate_pick_seed(&req->sampling);
+    ifn_str stops[64];
+    int32_t n_stops = r->req.sampling.n_stop < 64 ? r->req.sampling.n_stop : 64;
+    for (int32_t i = 0; i < n_stops; i++) stops[i] = ifn_str_from_cstr(r->req.sampling.stop[i]);
+    for (int32_t i = 0; st == IFN_OK && i < req->n; i++) {
+        st = ifn_sequence_init(&r->seqs[i], r->req.prompt, r->req.n_prompt, &r->req.sampling,
+                               seed + (uint64_t)i, e->n_vocab, stops, n_stops, e->vocab);
+        if (st != IFN_OK) r->req.n = i; /* only initialised sequences are torn down */
+    }
+    r->submit_ns = ifn_time_now_ns();
+    if (req->timeout_ms > 0) r->deadline_ns = r->submit_ns + req->timeout_ms * 1000000;
+    return st;
+}
+
+ifn_status ifn_engine_submit(ifn_engine *e, const ifn_request *req, uint64_t *out_id) {
+    ifn_status st = check_request(e, req);
+    if (st != IFN_OK) return st;
+    request_state *r = ifn_calloc(1, sizeof *r);
+    if (!r) return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
+    st = build_request(e, req, r);
+    if (st != IFN_OK) {
+        request_free(r, NULL);
+        return st;
+    }
+    pthread_mutex_lock(&e->lock);
+    if (e->is_stopping) {
+        pthread_mutex_unlock(&e->lock);
+        request_free(r, NULL);
+        return ifn_fail(IFN_E_CANCELLED, "the engine is shutting down");
+    }
+    r->id = e->next_id++;
+    r->next = e->inbox;
+    e->inbox = r;
+    e->is_idle = 0;
+    if (out_id) *out_id = r->id;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+    return IFN_OK;
+}
+
+void ifn_engine_abort(ifn_engine *e, uint64_t id) {
+    pthread_mutex_lock(&e->lock);
+    if (e->n_aborts == e->abort_capacity) {
+        int32_t cap = e->abort_capacity ? e->abort_capacity * 2 : 16;
+        uint64_t *grown = ifn_realloc(e->aborts, sizeof(uint64_t) * (size_t)cap);
+        if (grown) {
+            e->aborts = grown;
+            e->abort_capacity = cap;
+        }
+    }
+    if (e->n_aborts < e->abort_capacity) e->aborts[e->n_aborts++] = id;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void ifn_engine_get_stats(ifn_engine *e, ifn_engine_stats *out) {
+    pthread_mutex_lock(&e->lock);
+    *out = e->stats;
+    pthread_mutex_unlock(&e->lock);
+}
+
+int ifn_engine_wait_idle(ifn_engine *e, int64_t timeout_ms) {
+    int64_t deadline = ifn_time_now_ns() + timeout_ms * 1000000;
+    pthread_mutex_lock(&e->lock);
+    while (!e->is_idle && (timeout_ms == 0 || ifn_time_now_ns() < deadline)) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 10 * 1000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&e->idle, &e->lock, &until);
+    }
+    int idle = e->is_idle;
+    pthread_mutex_unlock(&e->lock);
+    return idle;
+}

@@ -48,6 +48,8 @@ struct ifn_engine {
     int32_t *eog_ids;             /* end-of-generation ids, banned until min_tokens */
     int32_t n_eog_ids;
     request_state *live;          /* engine thread only */
+    request_state *finished;      /* engine thread only: freed after the step that ended them,
+                                     since batch entries may still point at their sequences */
     uint64_t next_arrival;        /* engine thread only */
     pthread_t thread;
     int has_thread;
@@ -160,18 +162,21 @@ static void finish_seq(ifn_engine *e, request_state *r, ifn_sequence *seq, ifn_f
     if (r->req.callbacks.on_done)
         r->req.callbacks.on_done(r->req.callbacks.user, r->is_aborted ? r->abort_status : IFN_OK,
                                  r->is_aborted ? ifn_status_str(r->abort_status) : "");
-    request_free(r, e->cache);
+    r->next = e->finished;
+    e->finished = r;
 }
 
-/* Finishes every unfinished sample; the last one frees r, so r is not touched after it. */
-static void finish_request(ifn_engine *e, request_state *r, ifn_finish_reason why) {
-    int32_t left = 0, n = r->req.n;
-    for (int32_t i = 0; i < n; i++) left += r->seqs[i].state != IFN_SEQ_FINISHED;
-    for (int32_t i = 0; i < n && left > 0; i++) {
-        if (r->seqs[i].state == IFN_SEQ_FINISHED) continue;
-        left--;
-        finish_seq(e, r, &r->seqs[i], why);
+static void free_finished(ifn_engine *e) {
+    while (e->finished) {
+        request_state *r = e->finished;
+        e->finished = r->next;
+        request_free(r, e->cache);
     }
+}
+
+/* Finishes every unfinished sample (r stays allocated until free_finished). */
+static void finish_request(ifn_engine *e, request_state *r, ifn_finish_reason why) {
+    for (int32_t i = 0; i < r->req.n; i++) finish_seq(e, r, &r->seqs[i], why);
 }
 
 /* ---- sampling --------------------------------------------------------------------------- */
@@ -217,7 +222,7 @@ static int stream_token(ifn_engine *e, request_state *r, ifn_sequence *seq, int3
 }
 
 /* Samples the next token of seq from a logits row and acts on it. Returns 0, or -1 when the
- * request was cancelled by its callback (and freed). */
+ * request was cancelled by its callback. */
 static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const float *logits) {
     apply_min_tokens(e, r, seq);
     int32_t token;
@@ -259,7 +264,7 @@ static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const
 }
 
 /* Sample 0 just finished the shared prompt: the other samples take its blocks and sample from
- * the same logits. Returns -1 when a callback cancelled the request (r is freed). */
+ * the same logits. Returns -1 when a callback cancelled the request. */
 static int fork_siblings(ifn_engine *e, request_state *r, const ifn_sequence *seq0,
                          const float *logits) {
     for (int32_t i = 1; i < r->req.n; i++) {
@@ -468,12 +473,15 @@ static void *engine_main(void *arg) {
         }
         for (int32_t i = 0; i < n_aborts; i++) apply_abort(e, aborts[i], IFN_E_CANCELLED);
         ifn_free(aborts);
+        free_finished(e);
         if (!keep_going) break;
         expire_timeouts(e);
         has_work = run_step(e);
+        free_finished(e);
         publish_stats(e);
     }
     while (e->live) finish_request(e, e->live, IFN_FINISH_CANCELLED);
+    free_finished(e);
     publish_stats(e);
     pthread_mutex_lock(&e->lock);
     e->is_idle = 1;

@@ -15,7 +15,6 @@
 #include "kernels/kernels.h"
 #include "tensor/ops.h"
 #include "util/alloc.h"
-#include "util/half.h"
 #include "util/status.h"
 
 #define EVAL_BLOCK_SIZE 16
@@ -46,8 +45,7 @@ struct ifn_forward {
     float *up;           /* [max_batch][n_ff] */
     void *act_a;         /* [max_batch][act_stride] converted activations */
     void *act_b;         /* [max_batch][act_stride] second type when a layer mixes types */
-    float *scores;       /* [n_threads][n_ctx] attention scores of one query head */
-    float *head_out;     /* [n_threads][head_dim] float accumulator of one query head */
+    float *scores;       /* [n_threads][n_rot] RoPE cos/sin of the current token */
     float *row_scratch;  /* [n_threads][widest] decoded weight rows (fallback path) */
     float *inv_freq;     /* [n_rot / 2] */
     float *hidden;       /* [n_embd] last token's normed hidden state */
@@ -103,12 +101,11 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->up = alloc_floats(b * (size_t)hp->n_ff);
     f->act_a = ifn_alloc_aligned(64, b * f->act_stride);
     f->act_b = ifn_alloc_aligned(64, b * f->act_stride);
-    f->scores = alloc_floats(nt * (size_t)f->n_ctx);
-    f->head_out = alloc_floats(nt * (size_t)hp->head_dim);
+    f->scores = alloc_floats(nt * (size_t)hp->n_rot);
     f->row_scratch = alloc_floats(nt * (size_t)f->widest);
     f->inv_freq = alloc_floats((size_t)hp->n_rot / 2 + 1);
     f->hidden = alloc_floats((size_t)hp->n_embd);
-    if (!f->tok_seq || !f->tok_pos || !f->block_ptrs || !f->head_out || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
+    if (!f->tok_seq || !f->tok_pos || !f->block_ptrs || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
         !f->gate || !f->up || !f->act_a || !f->act_b || !f->scores || !f->row_scratch ||
         !f->inv_freq || !f->hidden)
         return ifn_fail(IFN_E_NOMEM, "forward: no memory for a %d-token context", f->n_ctx);
@@ -159,7 +156,7 @@ void ifn_forward_destroy(ifn_forward *f) {
     if (!f) return;
     void *buffers[] = {f->x,        f->xb,     f->q,      f->k,          f->v,
                        f->proj,     f->gate,   f->up,     f->act_a,      f->act_b,
-                       f->scores,   f->head_out, f->row_scratch, f->inv_freq, f->hidden};
+                       f->scores,   f->row_scratch, f->inv_freq, f->hidden};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) ifn_free_aligned(buffers[i]);
     if (f->own_cache) ifn_block_table_clear(&f->own_table, f->own_cache);
     ifn_block_table_deinit(&f->own_table);
@@ -201,53 +198,15 @@ static void sync_threads(const ifn_forward *f) {
     if (f->pool) ifn_pool_barrier(f->pool);
 }
 
-/* Rotates the first n_rot dims of each head of vec ([n_heads][head_dim]) for position pos. */
-static void apply_rope(const ifn_forward *f, float *vec, int32_t n_heads, int32_t pos) {
-    const int32_t head_dim = f->hp.head_dim, half = f->hp.n_rot / 2;
-    const int is_norm = f->hp.rope_kind == IFN_ROPE_NORM;
-    for (int32_t i = 0; i < half; i++) {
-        double angle = (double)pos * (double)f->inv_freq[i];
-        float c = (float)cos(angle), s = (float)sin(angle);
-        int32_t i0 = is_norm ? 2 * i : i, i1 = is_norm ? 2 * i + 1 : i + half;
-        for (int32_t h = 0; h < n_heads; h++) {
-            float *head = vec + (size_t)h * head_dim;
-            float x0 = head[i0], x1 = head[i1];
-            head[i0] = x0 * c - x1 * s;
-            head[i1] = x0 * s + x1 * c;
-        }
-    }
-}
-
-/* Reads element i of a cached K/V row segment of kv_type. */
-static inline float kv_elem(const void *row, ifn_dtype kv_type, int32_t i) {
-    if (kv_type == IFN_DTYPE_F16) return ifn_f16_to_f32(((const uint16_t *)row)[i]);
-    return ((const float *)row)[i];
-}
-
-/* Causal attention of one query head against positions 0..n_kv-1 of one KV head, reading the
- * rows through the sequence's block pointers. */
-static void attend_head(const ifn_forward *f, const ifn_kv_cache *cache, const void **k_blocks,
-                        const void **v_blocks, const float *qh, int32_t kv_head, int32_t n_kv,
-                        float *scores, float *acc, float *oh) {
-    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(cache);
-    const int32_t head_dim = f->hp.head_dim, bs = kp->block_size;
-    const size_t row_bytes = ifn_kv_cache_row_bytes(cache);
-    const size_t head_off = row_bytes / (size_t)f->hp.n_head_kv * (size_t)kv_head;
-    const float scale = 1.0f / sqrtf((float)head_dim);
-    for (int32_t j = 0; j < n_kv; j++) {
-        const unsigned char *kr = (const unsigned char *)k_blocks[j / bs] + (size_t)(j % bs) * row_bytes + head_off;
-        float dot = 0.0f;
-        for (int32_t i = 0; i < head_dim; i++) dot += qh[i] * kv_elem(kr, kp->kv_type, i);
-        scores[j] = dot * scale;
-    }
-    ifn_ops_softmax(scores, n_kv);
-    memset(acc, 0, (size_t)head_dim * sizeof(float));
-    for (int32_t j = 0; j < n_kv; j++) {
-        const unsigned char *vr = (const unsigned char *)v_blocks[j / bs] + (size_t)(j % bs) * row_bytes + head_off;
-        float a = scores[j];
-        for (int32_t i = 0; i < head_dim; i++) acc[i] += a * kv_elem(vr, kp->kv_type, i);
-    }
-    memcpy(oh, acc, (size_t)head_dim * sizeof(float));
+/* Rotates q and k of one token in place (RoPE at position pos), with per-thread cos/sin. */
+static void rope_token(const ifn_forward *f, float *q, float *k, int32_t pos, float *cos_sin) {
+    const ifn_kernels *kt = ifn_kernels_get();
+    const int32_t half = f->hp.n_rot / 2;
+    float *cosv = cos_sin, *sinv = cos_sin + half;
+    ifn_elementwise_rope_cos_sin(f->inv_freq, half, pos, cosv, sinv);
+    ifn_rope_mode mode = f->hp.rope_kind == IFN_ROPE_NORM ? IFN_ROPE_MODE_NORM : IFN_ROPE_MODE_NEOX;
+    kt->rope(q, f->hp.n_head, f->hp.head_dim, f->hp.n_rot, mode, cosv, sinv);
+    kt->rope(k, f->hp.n_head_kv, f->hp.head_dim, f->hp.n_rot, mode, cosv, sinv);
 }
 
 /* y = W x for this thread's rows of W (x already converted into act). */
@@ -271,7 +230,8 @@ static void norm_rows(const ifn_forward *f, float *out, const float *x, const if
                       int32_t n, int ith, int nth) {
     int64_t t0, t1, d = f->hp.n_embd;
     ifn_pool_split(n, 1, ith, nth, &t0, &t1);
-    for (int64_t t = t0; t < t1; t++) ifn_ops_rmsnorm(out + t * d, x + t * d, w->data, d, f->hp.rms_eps);
+    ifn_rmsnorm_fn rmsnorm = ifn_kernels_get()->rmsnorm;
+    for (int64_t t = t0; t < t1; t++) rmsnorm(out + t * d, x + t * d, w->data, d, f->hp.rms_eps);
 }
 
 /* Stores a K or V row into the cache slot of (sequence table, position). */
@@ -285,8 +245,7 @@ static void store_row(ifn_kv_cache *cache, int32_t il, const ifn_block_table *ta
         memcpy(dst, row, (size_t)kp->kv_dim * sizeof(float));
         return;
     }
-    uint16_t *h = (uint16_t *)dst;
-    for (int32_t i = 0; i < kp->kv_dim; i++) h[i] = ifn_f32_to_f16(row[i]);
+    ifn_kernels_get()->f32_to_f16((uint16_t *)dst, row, kp->kv_dim);
 }
 
 static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int32_t il,
@@ -300,24 +259,27 @@ static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int3
         if (l->bq.data) ifn_ops_add(q, l->bq.data, f->q_dim);
         if (l->bk.data) ifn_ops_add(k, l->bk.data, f->kv_dim);
         if (l->bv.data) ifn_ops_add(v, l->bv.data, f->kv_dim);
-        apply_rope(f, q, f->hp.n_head, pos);
-        apply_rope(f, k, f->hp.n_head_kv, pos);
+        rope_token(f, q, k, pos, f->scores + (size_t)ith * (size_t)f->hp.n_rot);
         store_row(s->cache, il, table, pos, k, 0);
         store_row(s->cache, il, table, pos, v, 1);
     }
 }
 
-/* Attention for this thread's (token, query head) items. */
+/* Attention for this thread's (token, KV head) items: the query heads of one group read each
+ * K/V row once (flash-style kernel, online softmax over the sequence's blocks). */
 static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
+    const ifn_kernels *kt = ifn_kernels_get();
+    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(s->cache);
     const void **k_blocks = f->block_ptrs + (size_t)ith * 2 * (size_t)f->max_blocks;
     const void **v_blocks = k_blocks + f->max_blocks;
-    const int32_t group = f->hp.n_head / f->hp.n_head_kv;
-    int64_t items = (int64_t)s->n * f->hp.n_head, i0, i1;
+    const int32_t group = f->hp.n_head / f->hp.n_head_kv, head_dim = f->hp.head_dim;
+    const size_t elem = kp->kv_type == IFN_DTYPE_F16 ? 2 : 4;
+    int64_t items = (int64_t)s->n * f->hp.n_head_kv, i0, i1;
     ifn_pool_split(items, 1, ith, nth, &i0, &i1);
     int32_t cached_seq = -1;
     for (int64_t item = i0; item < i1; item++) {
-        int32_t t = (int32_t)(item / f->hp.n_head), h = (int32_t)(item % f->hp.n_head);
-        int32_t seq = f->tok_seq[t], n_kv = f->tok_pos[t] + 1;
+        int32_t t = (int32_t)(item / f->hp.n_head_kv), kvh = (int32_t)(item % f->hp.n_head_kv);
+        int32_t seq = f->tok_seq[t];
         if (seq != cached_seq) { /* block pointers of this sequence for this layer */
             const ifn_block_table *table = s->batch->seqs[seq].table;
             for (int32_t b = 0; b < table->n_blocks; b++) {
@@ -326,10 +288,22 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
             }
             cached_seq = seq;
         }
-        size_t off = (size_t)t * f->q_dim + (size_t)h * f->hp.head_dim;
-        attend_head(f, s->cache, k_blocks, v_blocks, f->q + off, h / group, n_kv,
-                    f->scores + (size_t)ith * (size_t)f->n_ctx,
-                    f->head_out + (size_t)ith * (size_t)f->hp.head_dim, f->xb + off);
+        size_t off = (size_t)t * f->q_dim + (size_t)kvh * group * head_dim;
+        ifn_attn_args a = {
+            .q = f->q + off,
+            .n_q = group,
+            .head_dim = head_dim,
+            .k_blocks = k_blocks,
+            .v_blocks = v_blocks,
+            .block_size = kp->block_size,
+            .row_stride = ifn_kv_cache_row_bytes(s->cache),
+            .head_offset = (size_t)kvh * (size_t)head_dim * elem,
+            .kv_type = kp->kv_type,
+            .n_kv = f->tok_pos[t] + 1,
+            .scale = 1.0f / sqrtf((float)head_dim),
+            .out = f->xb + off,
+        };
+        kt->attn(&a);
     }
 }
 
@@ -369,7 +343,7 @@ static void attention_block(ifn_forward *f, int32_t il, const step *s, int ith, 
 static void add_residual(ifn_forward *f, int32_t n, int ith, int nth) {
     int64_t t0, t1, d = f->hp.n_embd;
     ifn_pool_split(n, 1, ith, nth, &t0, &t1);
-    ifn_ops_add(f->x + t0 * d, f->proj + t0 * d, (t1 - t0) * d);
+    ifn_kernels_get()->add(f->x + t0 * d, f->x + t0 * d, f->proj + t0 * d, (t1 - t0) * d);
 }
 
 static void ffn_block(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
@@ -389,7 +363,7 @@ static void ffn_block(ifn_forward *f, int32_t il, const step *s, int ith, int nt
     sync_threads(f);
     int64_t e0, e1;
     ifn_pool_split((int64_t)s->n * ff, 64, ith, nth, &e0, &e1);
-    ifn_ops_swiglu(f->gate + e0, f->gate + e0, f->up + e0, e1 - e0);
+    ifn_kernels_get()->swiglu(f->gate + e0, f->gate + e0, f->up + e0, e1 - e0);
     sync_threads(f);
     convert_rows(f, td, f->gate, ff, f->act_a, s->n, ith, nth);
     sync_threads(f);
@@ -406,8 +380,8 @@ static void output_block(ifn_forward *f, const step *s, int ith, int nth) {
     int64_t r0, r1;
     ifn_pool_split(s->n_rows, 1, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++)
-        ifn_ops_rmsnorm(f->xb + r * d, f->x + (int64_t)s->rows[r] * d,
-                        ifn_model_output_norm(f->model)->data, d, f->hp.rms_eps);
+        ifn_kernels_get()->rmsnorm(f->xb + r * d, f->x + (int64_t)s->rows[r] * d,
+                                   ifn_model_output_norm(f->model)->data, d, f->hp.rms_eps);
     sync_threads(f);
     if (ith == 0) memcpy(f->hidden, f->xb + (int64_t)(s->n_rows - 1) * d, (size_t)d * sizeof(float));
     convert_rows(f, tr, f->xb, d, f->act_a, s->n_rows, ith, nth);

@@ -91,6 +91,15 @@ static const ifn_kernels g_kernels_ref = {
             [IFN_DTYPE_Q6_K] = WITH_F32(ifn_vec_dot_exact_q6_k_ref),
             [IFN_DTYPE_IQ4_XS] = WITH_F32(ifn_vec_dot_exact_iq4_xs_ref),
         },
+    .attn = ifn_attention_ref,
+    .rmsnorm = ifn_elementwise_rmsnorm_ref,
+    .rope = ifn_elementwise_rope_ref,
+    .softmax = ifn_elementwise_softmax_ref,
+    .swiglu = ifn_elementwise_swiglu_ref,
+    .add = ifn_elementwise_add_ref,
+    .f32_to_f16 = ifn_elementwise_f32_to_f16_ref,
+    .f16_to_f32 = ifn_elementwise_f16_to_f32_ref,
+    .argmax = ifn_elementwise_argmax_ref,
 };
 
 #if defined(__x86_64__)
@@ -139,6 +148,15 @@ static const ifn_kernels g_kernels_avx2 = {
             [IFN_DTYPE_Q6_K] = WITH_F32(ifn_vec_dot_exact_q6_k_avx2),
             [IFN_DTYPE_IQ4_XS] = WITH_F32(ifn_vec_dot_exact_iq4_xs_avx2),
         },
+    .attn = ifn_attention_avx2,
+    .rmsnorm = ifn_elementwise_rmsnorm_avx2,
+    .rope = ifn_elementwise_rope_avx2,
+    .softmax = ifn_elementwise_softmax_avx2,
+    .swiglu = ifn_elementwise_swiglu_avx2,
+    .add = ifn_elementwise_add_avx2,
+    .f32_to_f16 = ifn_elementwise_f32_to_f16_avx2,
+    .f16_to_f32 = ifn_elementwise_f16_to_f32_avx2,
+    .argmax = ifn_elementwise_argmax_avx2,
 };
 #endif
 

@@ -25,6 +25,74 @@ typedef struct ifn_matmul_traits {
     ifn_vec_dot_fn vec_dot;          /* NULL: no kernel for this weight type */
 } ifn_matmul_traits;
 
+/* ---- attention ---- */
+
+/* One token's attention for the query heads of one KV group, over a paged KV cache.
+ * Position p lives in block p / block_size at row p % block_size; its K (V) for this KV head
+ * starts `head_offset` bytes into that row: k_blocks[p / block_size] + (p % block_size) *
+ * row_stride + head_offset. A contiguous cache is one block with block_size = n_ctx.
+ * Rows need no alignment beyond their element type (2 bytes for F16, 4 for F32). */
+typedef struct ifn_attn_args {
+    const float *q;              /* [n_q][head_dim]: the query heads of one KV group, one token */
+    int32_t n_q;                 /* heads in the group (n_head / n_head_kv), >= 1 */
+    int32_t head_dim;            /* >= 1 */
+    const void *const *k_blocks; /* block b holds positions [b*block_size, (b+1)*block_size) */
+    const void *const *v_blocks;
+    int32_t block_size; /* positions per block, >= 1 */
+    size_t row_stride;  /* bytes between consecutive positions inside a block */
+    size_t head_offset; /* bytes from the start of a position's row to this KV head */
+    ifn_dtype kv_type;  /* IFN_DTYPE_F32 or IFN_DTYPE_F16 */
+    int32_t n_kv;       /* attend to positions [0, n_kv) (causal: n_kv = pos + 1), >= 1 */
+    float scale;        /* score = scale * dot(q, k), usually 1/sqrt(head_dim) */
+    float *out;         /* [n_q][head_dim]; must not overlap q or the cache */
+} ifn_attn_args;
+
+/* out[h] = sum_p softmax_p(scale * q[h] . k_p) * v_p for each query head h, p < n_kv.
+ * One function serves both KV types (args->kv_type); any other type or a field out of range is
+ * a bug (IFN_ASSERT). Deterministic: the result for a query head depends only on that head's q,
+ * the KV values, n_kv and scale, never on n_q, the block layout or what else is in the batch.
+ * Cannot fail; allocates nothing (the AVX2 variant keeps ~52 KiB of tiles on the stack and
+ * hands head_dim > 512 to the reference); thread-safe on disjoint outputs. */
+typedef void (*ifn_attn_fn)(const ifn_attn_args *args);
+
+/* ---- element-wise ops (float32 rows; each cannot fail and is thread-safe) ---- */
+
+/* out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]; out may alias x. */
+typedef void (*ifn_rmsnorm_fn)(float *out, const float *x, const float *weight, int64_t n,
+                               float eps);
+
+/* Which elements RoPE rotates together (values equal to the model's ifn_rope_kind). */
+typedef enum ifn_rope_mode {
+    IFN_ROPE_MODE_NORM = 0, /* adjacent pairs (x[2i], x[2i+1]): llama */
+    IFN_ROPE_MODE_NEOX = 1, /* halves (x[i], x[i + n_rot/2]): GPT-NeoX, qwen2 */
+} ifn_rope_mode;
+
+/* Rotates, in place, the first n_rot dims of each of the n_heads heads of x
+ * ([n_heads][head_dim]): pair i turns by the angle whose cosine and sine are cos[i], sin[i]
+ * (i < n_rot / 2; fill them with ifn_elementwise_rope_cos_sin). Dims >= n_rot are left alone.
+ * n_rot is even and <= head_dim. */
+typedef void (*ifn_rope_fn)(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot,
+                            ifn_rope_mode mode, const float *cos, const float *sin);
+
+/* In-place softmax over x[0..n), n >= 1. */
+typedef void (*ifn_softmax_fn)(float *x, int64_t n);
+
+/* out[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + exp(-g)); out may alias gate or up. */
+typedef void (*ifn_swiglu_fn)(float *out, const float *gate, const float *up, int64_t n);
+
+/* out[i] = a[i] + b[i]; out may alias a or b. */
+typedef void (*ifn_add_fn)(float *out, const float *a, const float *b, int64_t n);
+
+/* float32 -> IEEE half, rounding to nearest even (overflow gives infinity). */
+typedef void (*ifn_f32_to_f16_fn)(uint16_t *out, const float *x, int64_t n);
+
+/* IEEE half -> float32 (exact). */
+typedef void (*ifn_f16_to_f32_fn)(float *out, const uint16_t *x, int64_t n);
+
+/* Index of the largest x[i] (the lowest such index on ties; NaNs are skipped; 0 when every
+ * element is NaN). n >= 1. */
+typedef int64_t (*ifn_argmax_fn)(const float *x, int64_t n);
+
 typedef struct ifn_kernels {
     const char *isa; /* "ref", "avx2" */
     /* sum_i a[i] * b[i] */
@@ -35,6 +103,16 @@ typedef struct ifn_kernels {
     /* Exact path per weight type: weights decoded exactly, float32 activations, float32
      * accumulation (matches the float64 reference within 1e-4). */
     ifn_matmul_traits matmul_exact[IFN_DTYPE_COUNT];
+    /* Attention of one token's KV group, F32 or F16 KV (args->kv_type). */
+    ifn_attn_fn attn;
+    ifn_rmsnorm_fn rmsnorm;
+    ifn_rope_fn rope;
+    ifn_softmax_fn softmax;
+    ifn_swiglu_fn swiglu;
+    ifn_add_fn add;
+    ifn_f32_to_f16_fn f32_to_f16; /* F16 KV cache store */
+    ifn_f16_to_f32_fn f16_to_f32; /* F16 KV cache load */
+    ifn_argmax_fn argmax;
 } ifn_kernels;
 
 /* The table for this CPU (IFN_ISA=ref|avx2 forces one; an unavailable choice falls back to
@@ -50,7 +128,42 @@ const ifn_kernels *ifn_kernels_avx2(void);
 /* Reference implementations (kernels/ref/). */
 float ifn_dot_f32_ref(const float *a, const float *b, int64_t n);
 
+/* Attention and element-wise references (kernels/ref/attention_ref.c, elementwise_ref.c). */
+void ifn_attention_ref(const ifn_attn_args *args);
+void ifn_elementwise_rmsnorm_ref(float *out, const float *x, const float *weight, int64_t n,
+                                 float eps);
+void ifn_elementwise_rope_ref(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot,
+                              ifn_rope_mode mode, const float *cos, const float *sin);
+void ifn_elementwise_softmax_ref(float *x, int64_t n);
+void ifn_elementwise_swiglu_ref(float *out, const float *gate, const float *up, int64_t n);
+void ifn_elementwise_add_ref(float *out, const float *a, const float *b, int64_t n);
+void ifn_elementwise_f32_to_f16_ref(uint16_t *out, const float *x, int64_t n);
+void ifn_elementwise_f16_to_f32_ref(float *out, const uint16_t *x, int64_t n);
+int64_t ifn_elementwise_argmax_ref(const float *x, int64_t n);
+
+/* The RoPE angles of one position, shared by every ISA: angle_i = pos * inv_freq[i], evaluated
+ * in double, cos_out[i] = cos(angle_i), sin_out[i] = sin(angle_i) for i < n_half (= n_rot / 2).
+ * Compute them once per token and reuse them for its Q and K rows in every layer. */
+void ifn_elementwise_rope_cos_sin(const float *inv_freq, int32_t n_half, int32_t pos,
+                                  float *cos_out, float *sin_out);
+
 /* AVX2+FMA implementations (kernels/x86/), only to be called when the CPU supports them. */
 float ifn_dot_f32_avx2(const float *a, const float *b, int64_t n);
+
+void ifn_attention_avx2(const ifn_attn_args *args);
+void ifn_elementwise_rmsnorm_avx2(float *out, const float *x, const float *weight, int64_t n,
+                                  float eps);
+void ifn_elementwise_rope_avx2(float *x, int32_t n_heads, int32_t head_dim, int32_t n_rot,
+                               ifn_rope_mode mode, const float *cos, const float *sin);
+void ifn_elementwise_softmax_avx2(float *x, int64_t n);
+void ifn_elementwise_swiglu_avx2(float *out, const float *gate, const float *up, int64_t n);
+void ifn_elementwise_add_avx2(float *out, const float *a, const float *b, int64_t n);
+void ifn_elementwise_f32_to_f16_avx2(uint16_t *out, const float *x, int64_t n);
+void ifn_elementwise_f16_to_f32_avx2(float *out, const uint16_t *x, int64_t n);
+int64_t ifn_elementwise_argmax_avx2(const float *x, int64_t n);
+/* In-place x[i] = exp(x[i]) (the attention and softmax kernels' exponential): relative error
+ * below 1e-6 for x in [-87.3, 88.3]; 0 below about -87.3 (no subnormals), +inf above about
+ * 88.4, NaN stays NaN. */
+void ifn_elementwise_exp_avx2(float *x, int64_t n);
 
 #endif

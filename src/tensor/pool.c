@@ -4,6 +4,7 @@
 #include "tensor/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,17 @@
 #endif
 
 #define SPIN_BEFORE_SLEEP 200000
+#define SPIN_BEFORE_YIELD 2000
+
+/* Spins briefly, then yields the core: when threads outnumber free cores (other processes,
+ * several pools), the thread being waited for needs this core to make progress. */
+static void relax(int *spins) {
+    if (++*spins < SPIN_BEFORE_YIELD) {
+        CPU_RELAX();
+        return;
+    }
+    sched_yield();
+}
 
 struct ifn_pool {
     int n_threads;
@@ -152,7 +164,8 @@ void ifn_pool_run(ifn_pool *p, ifn_pool_task task, void *arg) {
     if (p->n_sleeping > 0) pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->sleep_lock);
     task(arg, 0, p->n_threads);
-    while (atomic_load(&p->n_done) < p->n_threads - 1) CPU_RELAX();
+    int spins = 0;
+    while (atomic_load(&p->n_done) < p->n_threads - 1) relax(&spins);
     pthread_mutex_unlock(&p->run_lock);
 }
 
@@ -164,7 +177,8 @@ void ifn_pool_barrier(ifn_pool *p) {
         atomic_store(&p->barrier_sense, sense + 1);
         return;
     }
-    while (atomic_load(&p->barrier_sense) == sense) CPU_RELAX();
+    int spins = 0;
+    while (atomic_load(&p->barrier_sense) == sense) relax(&spins);
 }
 
 void ifn_pool_split(int64_t total, int64_t granule, int thread_index, int n_threads,

@@ -15,3 +15,11 @@ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIFN_SANITI
 ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
+
+# ThreadSanitizer on the multi-threaded parts: compute pool, KV cache, engine (scheduler thread,
+# submits and aborts from other threads). The engine stress runs a shorter schedule here.
+cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIFN_TSAN=ON >/dev/null
+ninja -C build-tsan test_pool test_kv_stress test_kv_cache test_block_table test_engine_stress
+IFN_STRESS_REQUESTS=500 TSAN_OPTIONS=halt_on_error=1 \
+    ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
+    -R '^(test_pool|test_kv_stress|test_kv_cache|test_block_table|test_engine_stress)$'

@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "cli/args.h"
+#include "cli/bench_serving.h"
 #include "cli/commands.h"
 #include "engine/forward.h"
+#include "engine/llm.h"
 #include "model/model.h"
 #include "util/alloc.h"
 #include "util/log.h"
@@ -16,10 +18,15 @@
 #include "util/status.h"
 #include "util/time.h"
 
+#define MAX_LEVELS 16
+
 typedef struct bench_options {
     const char *model_path;
+    const char *tokenizer_path;
     int32_t n_prompt, n_gen, n_threads, reps;
     int json, exact;
+    int32_t levels[MAX_LEVELS]; /* --concurrency list; 0 entries = single-sequence tests */
+    int32_t n_levels;
 } bench_options;
 
 typedef struct bench_result {
@@ -29,6 +36,7 @@ typedef struct bench_result {
 static void print_bench_usage(FILE *out) {
     fprintf(out,
             "usage: inferneo bench -m MODEL [-p 512] [-n 128] [-t N] [-r REPS] [--json] [--exact]\n"
+            "       inferneo bench -m MODEL [-z TOKENIZER] --concurrency 1,4,16,64 [-p P] [-n N]\n"
             "\n"
             "Measures prompt processing (ppP: P random tokens in one batch) and generation\n"
             "(tgN: N tokens one at a time) in tokens/s, mean +- stddev over REPS runs after one\n"
@@ -36,7 +44,26 @@ static void print_bench_usage(FILE *out) {
             "  -t N      compute threads (default: physical cores)\n"
             "  -r REPS   repetitions (default 5)\n"
             "  --json    one JSON object per test (llama-bench key names)\n"
-            "  --exact   float32 activations with exactly decoded weights (default: 8-bit blocks)\n");
+            "  --exact   float32 activations with exactly decoded weights (default: 8-bit blocks)\n"
+            "  --concurrency LIST  run that many sequences at once through the scheduler, per\n"
+            "            level: aggregate generated tokens/s, mean time to first token and the\n"
+            "            share of allocated KV slots holding tokens (kv_used_frac)\n"
+            "  -z PATH   llama2.c tokenizer.bin (for --concurrency with llama2.c checkpoints)\n");
+}
+
+/* "1,4,16,64" -> levels. */
+static ifn_status parse_levels(const char *text, bench_options *o) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", text);
+    o->n_levels = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        int64_t c;
+        if (o->n_levels == MAX_LEVELS) return ifn_fail(IFN_E_INVALID, "--concurrency: too many levels");
+        ifn_status st = ifn_args_int("--concurrency", tok, 1, 1024, &c);
+        if (st != IFN_OK) return st;
+        o->levels[o->n_levels++] = (int32_t)c;
+    }
+    return o->n_levels ? IFN_OK : ifn_fail(IFN_E_INVALID, "--concurrency needs a list like 1,4,16");
 }
 
 static ifn_status parse_bench_options(int argc, char **argv, bench_options *o) {
@@ -47,6 +74,10 @@ static ifn_status parse_bench_options(int argc, char **argv, bench_options *o) {
         if (ifn_args_is(a, "-m", "--model")) st = ifn_args_value(argc, argv, &i, &o->model_path);
         else if (ifn_args_is(a, NULL, "--json")) o->json = 1;
         else if (ifn_args_is(a, NULL, "--exact")) o->exact = 1;
+        else if (ifn_args_is(a, "-z", "--tokenizer")) st = ifn_args_value(argc, argv, &i, &o->tokenizer_path);
+        else if (ifn_args_is(a, NULL, "--concurrency")) {
+            if ((st = ifn_args_value(argc, argv, &i, &v)) == IFN_OK) st = parse_levels(v, o);
+        }
         else if (ifn_args_is(a, "-p", "-n") || ifn_args_is(a, "-t", "-r")) {
             int64_t max = a[1] == 't' ? 512 : 1 << 20;
             if ((st = ifn_args_value(argc, argv, &i, &v)) == IFN_OK &&
@@ -170,18 +201,39 @@ static int run_benchmarks(const bench_options *o, ifn_model *model, ifn_pool *po
     return 0;
 }
 
+static int run_serving(const bench_options *o) {
+    ifn_llm_params lp = ifn_llm_params_default();
+    lp.model_path = o->model_path;
+    lp.tokenizer_path = o->tokenizer_path;
+    lp.n_ctx = 1;
+    lp.n_threads = 1;
+    ifn_llm *llm = NULL;
+    if (ifn_llm_load(&lp, &llm) != IFN_OK) {
+        fprintf(stderr, "inferneo: %s\n", ifn_last_error());
+        return 1;
+    }
+    ifn_bench_serving_options so = {o->n_prompt > 0 ? o->n_prompt : 1, o->n_gen > 0 ? o->n_gen : 1,
+                                    o->n_threads > 0 ? o->n_threads : ifn_pool_physical_cores(),
+                                    o->exact, o->json, o->model_path};
+    int rc = ifn_bench_serving_run((ifn_model *)ifn_llm_model(llm), ifn_llm_vocab(llm), &so,
+                                   o->levels, o->n_levels);
+    ifn_llm_destroy(llm);
+    return rc;
+}
+
 int ifn_cmd_bench_main(int argc, char **argv) {
     if (ifn_args_wants_help(argc, argv)) {
         print_bench_usage(stdout);
         return 0;
     }
     ifn_log_set_level(IFN_LOG_LEVEL_WARN);
-    bench_options o = {NULL, 512, 128, 0, 5, 0, 0};
+    bench_options o = {.n_prompt = 512, .n_gen = 128, .reps = 5};
     if (parse_bench_options(argc, argv, &o) != IFN_OK) {
         fprintf(stderr, "inferneo bench: %s\n", ifn_last_error());
         print_bench_usage(stderr);
         return 2;
     }
+    if (o.n_levels > 0) return run_serving(&o);
     ifn_model *model = NULL;
     ifn_pool *pool = NULL;
     int rc = 1;

@@ -14,6 +14,7 @@ static void print_usage(FILE *out) {
                  "  tokenize    print the token ids of a text\n"
                  "  detokenize  print the text of token ids\n"
                  "  info        describe a model file\n"
+                 "  synth       write a random-weight model (GGUF) for benchmarks\n"
                  "  bench       measure prompt and generation speed\n"
                  "  help        show this message\n"
                  "\n"
@@ -38,6 +39,7 @@ int ifn_cli_main(int argc, char **argv) {
         {"tokenize", ifn_cmd_tokenize_main},
         {"detokenize", ifn_cmd_tokenize_detokenize_main},
         {"info", ifn_cmd_info_main},
+        {"synth", ifn_cmd_synth_main},
         {"bench", ifn_cmd_bench_main},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

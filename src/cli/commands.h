@@ -7,6 +7,7 @@ int ifn_cmd_run_main(int argc, char **argv);
 int ifn_cmd_tokenize_main(int argc, char **argv);   /* tokenize */
 int ifn_cmd_tokenize_detokenize_main(int argc, char **argv); /* detokenize */
 int ifn_cmd_info_main(int argc, char **argv);
+int ifn_cmd_synth_main(int argc, char **argv);
 int ifn_cmd_bench_main(int argc, char **argv);
 
 #endif

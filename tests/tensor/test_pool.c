@@ -34,7 +34,7 @@ static void phased_task(void *arg, int ith, int nth) {
 
 static void test_pool_runs_every_thread_from_the_first_task(void **state) {
     (void)state;
-    for (int round = 0; round < 50; round++) {
+    for (int round = 0; round < 20; round++) {
         ifn_pool *pool = NULL;
         assert_int_equal(ifn_pool_create(3, &pool), IFN_OK);
         phase_state s = {.pool = pool};
@@ -50,10 +50,10 @@ static void test_pool_barriers_order_phases(void **state) {
     assert_int_equal(ifn_pool_create(4, &pool), IFN_OK);
     assert_int_equal(ifn_pool_size(pool), 4);
     phase_state s = {.pool = pool};
-    for (int i = 0; i < 2000; i++) ifn_pool_run(pool, phased_task, &s);
-    assert_int_equal(atomic_load(&s.arrivals), 4 * 2000);
+    for (int i = 0; i < 300; i++) ifn_pool_run(pool, phased_task, &s);
+    assert_int_equal(atomic_load(&s.arrivals), 4 * 300);
     assert_int_equal(s.bad_reads, 0);
-    for (int i = 0; i < N_SLOTS; i++) assert_int_equal(s.slots[i], 2000);
+    for (int i = 0; i < N_SLOTS; i++) assert_int_equal(s.slots[i], 300);
     ifn_pool_destroy(pool);
 }
 

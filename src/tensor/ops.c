@@ -10,7 +10,7 @@
 
 /* Traits for weight types the kernel table cannot multiply directly: float activations, rows
  * decoded into scratch by ifn_ops_matmul. */
-static const ifn_matmul_traits g_decode_then_dot = {IFN_DTYPE_F32, NULL, NULL};
+static const ifn_matmul_traits g_decode_then_dot = {.act_type = IFN_DTYPE_F32};
 
 const ifn_matmul_traits *ifn_ops_traits(ifn_dtype weight_type, int exact) {
     const ifn_kernels *k = ifn_kernels_get();

@@ -20,6 +20,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # submits and aborts from other threads). The engine stress runs a shorter schedule here.
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIFN_TSAN=ON >/dev/null
 ninja -C build-tsan test_pool test_kv_stress test_kv_cache test_block_table test_engine_stress
-IFN_STRESS_REQUESTS=500 TSAN_OPTIONS=halt_on_error=1 \
+IFN_STRESS_REQUESTS=200 TSAN_OPTIONS=halt_on_error=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
     -R '^(test_pool|test_kv_stress|test_kv_cache|test_block_table|test_engine_stress)$'

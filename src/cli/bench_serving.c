@@ -3,6 +3,8 @@
  * (EOS ignored), waits for all of them, and reports:
  *   avg_ts       generated tokens of all requests / wall time from first submit to last token
  *   ttft_ms      mean time from submit to first token
+ *   tg_ts        generation-phase throughput: tokens after each request's first one, divided by
+ *                the time from the last first token to the end (decode with all C running)
  *   kv_used_frac positions holding K/V / positions of the blocks in use, averaged over the
  *                steps where every sequence was running (internal fragmentation = 1 - this) */
 #include "cli/bench_serving.h"
@@ -22,6 +24,7 @@
 typedef struct level_stats {
     atomic_int done;
     double ttft_sum;  /* written from the engine thread only */
+    double ttft_max;
     int64_t tokens;
 } level_stats;
 
@@ -30,6 +33,7 @@ static void on_finish(void *user, int32_t index, ifn_finish_reason reason, const
     (void)index, (void)reason, (void)text, (void)len;
     level_stats *s = user;
     s->ttft_sum += usage->ttft_seconds;
+    if (usage->ttft_seconds > s->ttft_max) s->ttft_max = usage->ttft_seconds;
     s->tokens += usage->completion_tokens;
 }
 
@@ -106,13 +110,16 @@ static int run_level(ifn_model *model, const ifn_vocab *vocab, const ifn_bench_s
     ifn_free(prompt);
     if (rc != 0) return rc;
     double avg_ts = (double)s.tokens / seconds, ttft_ms = s.ttft_sum / c * 1e3;
+    double decode_s = seconds - s.ttft_max;
+    double tg_ts = decode_s > 0 ? (double)(s.tokens - c) / decode_s : 0.0;
     if (o->json)
         printf("{\"model_filename\": \"%s\", \"concurrency\": %d, \"n_prompt\": %d, \"n_gen\": %d, "
-               "\"n_threads\": %d, \"avg_ts\": %.3f, \"ttft_ms\": %.3f, \"kv_used_frac\": %.4f}\n",
-               o->model_path, c, o->n_prompt, o->n_gen, o->n_threads, avg_ts, ttft_ms, frac);
+               "\"n_threads\": %d, \"avg_ts\": %.3f, \"tg_ts\": %.3f, \"ttft_ms\": %.3f, "
+               "\"kv_used_frac\": %.4f}\n",
+               o->model_path, c, o->n_prompt, o->n_gen, o->n_threads, avg_ts, tg_ts, ttft_ms, frac);
     else
-        printf("| %-11d | %6d | %6d | %12.2f | %10.1f | %12.3f |\n", c, o->n_prompt, o->n_gen,
-               avg_ts, ttft_ms, frac);
+        printf("| %-11d | %6d | %6d | %12.2f | %12.2f | %10.1f | %12.3f |\n", c, o->n_prompt,
+               o->n_gen, avg_ts, tg_ts, ttft_ms, frac);
     fflush(stdout);
     return 0;
 }
@@ -121,8 +128,9 @@ int ifn_bench_serving_run(ifn_model *model, const ifn_vocab *vocab,
                           const ifn_bench_serving_options *o, const int32_t *levels,
                           int32_t n_levels) {
     if (!o->json)
-        printf("| concurrency | prompt | gen    | t/s (total)  | ttft ms    | kv_used_frac |\n"
-               "| ----------- | ------ | ------ | ------------ | ---------- | ------------ |\n");
+        printf("| concurrency | prompt | gen    | t/s (total)  | t/s (decode) | ttft ms    | "
+               "kv_used_frac |\n| ----------- | ------ | ------ | ------------ | ------------ | "
+               "---------- | ------------ |\n");
     for (int32_t i = 0; i < n_levels; i++)
         if (run_level(model, vocab, o, levels[i]) != 0) return 1;
     return 0;

@@ -5,7 +5,14 @@
  * GFLOP/s (2 * rows * n).
  * Shapes: 2048x2048 and 5632x2048 (mostly cache-resident for 4-bit types) and a "stream" matrix
  * of about 256 MiB, far larger than the L3, built by repeating 64 quantized rows.
- * Usage: bench_kernels [--quick] [--isa ref|avx2] [TYPE...]   e.g. bench_kernels Q4_0 Q4_K
+ * --batch instead measures prefill-style products, Y = W X for 64 tokens on the two smaller
+ * shapes, with one vec_dot per (row, token) ("single") and with one vec_dot_x4 per row and group
+ * of four tokens ("x4"), each in two loop orders: "rows" = every token for one weight row, then
+ * the next row, as ifn_ops_matmul runs them; "tiled" = rows in tiles of about 128 KiB, each tile
+ * swept once per group of four tokens, so those tokens' activations stay in L1 across the tile.
+ * Activations are converted beforehand, outside the timing. GFLOP/s = 2 * rows * n * 64 per CPU
+ * second; the speed-ups are over "single, rows".
+ * Usage: bench_kernels [--quick] [--batch] [--isa ref|avx2] [TYPE...]   e.g. bench_kernels Q4_0
  * (--quick: shorter runs, no 5632x2048 shape). */
 #include <stdint.h>
 #include <stdio.h>
@@ -148,6 +155,126 @@ static int reps_for(const ifn_matmul_traits *tr, const matrix *m, const float *x
     return reps;
 }
 
+/* ---- batch: 64 tokens, single-token kernel vs four-token kernel ---- */
+
+#define BATCH_TOKENS 64
+#define BATCH_TILE_BYTES ((size_t)128 << 10)
+
+typedef struct batch {
+    const ifn_matmul_traits *tr;
+    const matrix *m;
+    const unsigned char *act; /* [BATCH_TOKENS] rows, act_stride bytes apart */
+    size_t act_stride;
+    float *y; /* [BATCH_TOKENS][rows] */
+} batch;
+
+/* Y rows r of tokens t..t+3: one vec_dot_x4 or four vec_dot calls. */
+static void batch_four(const batch *bt, int use_x4, int64_t r, int64_t t) {
+    const matrix *m = bt->m;
+    const unsigned char *row = m->data + (size_t)r * m->row_bytes;
+    const unsigned char *a = bt->act + (size_t)t * bt->act_stride;
+    float out[4];
+    if (use_x4) {
+        bt->tr->vec_dot_x4(row, a, bt->act_stride, m->n, out);
+    } else {
+        for (int j = 0; j < 4; j++)
+            out[j] = bt->tr->vec_dot(row, a + (size_t)j * bt->act_stride, m->n);
+    }
+    for (int j = 0; j < 4; j++)
+        bt->y[(t + j) * m->rows + r] = out[j];
+}
+
+/* Y = W X in one of the four variants: bit 0 = x4, bit 1 = tiled. */
+static void batch_run(const batch *bt, int variant) {
+    const matrix *m = bt->m;
+    const int use_x4 = variant & 1;
+    int64_t tile = variant & 2 ? (int64_t)(BATCH_TILE_BYTES / m->row_bytes) : 1;
+    tile = tile < 1 ? 1 : tile;
+    for (int64_t r0 = 0; r0 < m->rows; r0 += tile) {
+        const int64_t r1 = r0 + tile < m->rows ? r0 + tile : m->rows;
+        for (int64_t t = 0; t < BATCH_TOKENS; t += 4) {
+            for (int64_t r = r0; r < r1; r++)
+                batch_four(bt, use_x4, r, t);
+        }
+    }
+}
+
+/* Median thread CPU seconds of each batch_run variant, the variants taking turns (so that a
+ * busy spell on this shared machine hits all alike), over about budget_s in all. */
+static void batch_times(const batch *bt, double budget_s, double out_s[4]) {
+    int64_t cpu[4][41];
+    batch_run(bt, 0); /* warm up */
+    const int64_t t0 = ifn_time_now_ns();
+    batch_run(bt, 0);
+    const double once = (double)(ifn_time_now_ns() - t0) * 1e-9;
+    int reps = (int)(budget_s / (3 * (once > 1e-6 ? once : 1e-6)));
+    reps = reps < 3 ? 3 : reps > 41 ? 41 : reps;
+    for (int i = 0; i < reps; i++) {
+        for (int v = 0; v < 4; v++) {
+            const int64_t c0 = thread_cpu_ns();
+            batch_run(bt, v);
+            cpu[v][i] = thread_cpu_ns() - c0;
+            g_sink += bt->y[i % (BATCH_TOKENS * bt->m->rows)];
+        }
+    }
+    for (int v = 0; v < 4; v++) {
+        qsort(cpu[v], (size_t)reps, sizeof cpu[v][0], compare_i64);
+        out_s[v] = (double)cpu[v][reps / 2] * 1e-9;
+    }
+}
+
+static void bench_batch(const char *label, const ifn_kernels *k, const ifn_matmul_traits *tr,
+                        const matrix *m, ifn_rng *rng, double budget_s) {
+    if (!tr->vec_dot || !tr->vec_dot_x4) return;
+    /* rows 64-byte aligned, as ifn_alloc_aligned gives each token's row */
+    const size_t stride = (ifn_dtype_row_bytes(tr->act_type, m->n) + 63) / 64 * 64;
+    unsigned char *act = ifn_alloc_aligned(64, stride * BATCH_TOKENS);
+    float *x = malloc((size_t)m->n * sizeof *x);
+    float *y = malloc((size_t)BATCH_TOKENS * (size_t)m->rows * sizeof *y);
+    if (act && x && y) {
+        for (int t = 0; t < BATCH_TOKENS; t++) {
+            for (int64_t i = 0; i < m->n; i++)
+                x[i] = normal(rng);
+            if (tr->act_type == IFN_DTYPE_F32)
+                memcpy(act + (size_t)t * stride, x, (size_t)m->n * sizeof *x);
+            else
+                tr->quantize_act(x, act + (size_t)t * stride, m->n);
+        }
+        const batch bt = {tr, m, act, stride, y};
+        double s[4];
+        batch_times(&bt, budget_s, s);
+        const double gflop = 2.0 * (double)m->rows * (double)m->n * BATCH_TOKENS * 1e-9;
+        printf("batch  %-7s rows=%-6lld n=%-5lld tokens=%d isa=%-4s threads=1  GFLOP/s: single "
+               "rows %6.2f  x4 rows %6.2f (%.2fx)  single tiled %6.2f (%.2fx)  x4 tiled %6.2f "
+               "(%.2fx)\n",
+               label, (long long)m->rows, (long long)m->n, BATCH_TOKENS, k->isa, gflop / s[0],
+               gflop / s[1], s[0] / s[1], gflop / s[2], s[0] / s[2], gflop / s[3], s[0] / s[3]);
+        fflush(stdout);
+    }
+    ifn_free_aligned(act);
+    free(x);
+    free(y);
+}
+
+static void bench_type_batch(ifn_dtype type, const ifn_kernels *const *tables, int n_tables,
+                             int quick, ifn_rng *rng) {
+    const char *name = ifn_dtype_get_info((uint32_t)type)->name;
+    const int64_t shapes[2][2] = {{2048, 2048}, {5632, 2048}};
+    for (int s = 0; s < (quick ? 1 : 2); s++) {
+        matrix m = {0};
+        if (make_matrix(type, shapes[s][0], shapes[s][1], rng, &m) == 0) {
+            for (int t = 0; t < n_tables; t++) {
+                if (strcmp(tables[t]->isa, "ref") == 0) continue; /* the ref x4 is 4 calls */
+                bench_batch(name, tables[t], &tables[t]->matmul[type], &m, rng, quick ? 1.0 : 3.0);
+            }
+        } else {
+            fprintf(stderr, "bench_kernels: cannot build %s %lldx%lld\n", name,
+                    (long long)shapes[s][0], (long long)shapes[s][1]);
+        }
+        ifn_free_aligned(m.data);
+    }
+}
+
 static int wanted(const char *name, int argc, char **argv) {
     int any = 0;
     for (int i = 1; i < argc; i++) {
@@ -199,7 +326,7 @@ static void bench_type(ifn_dtype type, const ifn_kernels *const *tables, int n_t
             if (type == IFN_DTYPE_F16) { /* the alternative: F16 activations */
                 const ifn_matmul_traits f16_act = {
                     IFN_DTYPE_F16, is_ref ? ifn_quant_act_f16_ref : ifn_quant_act_f16_avx2,
-                    is_ref ? ifn_vec_dot_f16_f16_ref : ifn_vec_dot_f16_f16_avx2};
+                    is_ref ? ifn_vec_dot_f16_f16_ref : ifn_vec_dot_f16_f16_avx2, NULL};
                 run_case("F16xF16", tables[t]->isa, "fast", &f16_act, &m, x,
                          reps_for(&f16_act, &m, x, budget));
             }
@@ -226,8 +353,12 @@ int main(int argc, char **argv) {
     if (!x) return 1;
     for (int i = 0; i < 8192; i++)
         x[i] = normal(&rng);
+    const int batch_mode = has_flag("--batch", argc, argv);
     for (size_t i = 0; i < sizeof g_types / sizeof g_types[0]; i++) {
-        if (wanted(ifn_dtype_get_info((uint32_t)g_types[i])->name, argc, argv))
+        if (!wanted(ifn_dtype_get_info((uint32_t)g_types[i])->name, argc, argv)) continue;
+        if (batch_mode)
+            bench_type_batch(g_types[i], tables, n_tables, quick, &rng);
+        else
             bench_type(g_types[i], tables, n_tables, x, quick, &rng);
     }
     free(x);

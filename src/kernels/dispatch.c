@@ -9,10 +9,13 @@
 #include "kernels/ref/vec_dot_exact_ref.h"
 #include "kernels/ref/vec_dot_kquant_ref.h"
 #include "kernels/ref/vec_dot_ref.h"
+#include "kernels/ref/vec_dot_x4_ref.h"
 #include "kernels/x86/quant_act_avx2.h"
 #include "kernels/x86/vec_dot_avx2.h"
 #include "kernels/x86/vec_dot_exact_avx2.h"
 #include "kernels/x86/vec_dot_kquant_avx2.h"
+#include "kernels/x86/vec_dot_x4_avx2.h"
+#include "kernels/x86/vec_dot_x4_kquant_avx2.h"
 #include "util/log.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -41,11 +44,15 @@ static int cpu_has_avx2_fma(void) {
 #endif
 
 /* Table rows: weights multiplied with float32 activations as they are, or with activations
- * first converted by `quant` to `act`. */
+ * first converted by `quant` to `act`; the _X4 forms add a four-token kernel. */
 #define WITH_F32(dot)                                                                              \
-    { IFN_DTYPE_F32, NULL, dot }
+    { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .vec_dot = dot }
 #define WITH_ACT(act, quant, dot)                                                                  \
-    { IFN_DTYPE_##act, quant, dot }
+    { .act_type = IFN_DTYPE_##act, .quantize_act = quant, .vec_dot = dot }
+#define WITH_F32_X4(dot, dot_x4)                                                                   \
+    { IFN_DTYPE_F32, NULL, dot, dot_x4 }
+#define WITH_ACT_X4(act, quant, dot, dot_x4)                                                       \
+    { IFN_DTYPE_##act, quant, dot, dot_x4 }
 
 /* F16 weights take float32 activations on the fast path too: the weights need converting with
  * F16C either way, bench_kernels measures F16 activations no faster ("F16xF16"), and float
@@ -56,26 +63,38 @@ static const ifn_kernels g_kernels_ref = {
     .dot_f32 = ifn_dot_f32_ref,
     .matmul =
         {
-            [IFN_DTYPE_F32] = WITH_F32(ifn_vec_dot_f32_ref),
-            [IFN_DTYPE_F16] = WITH_F32(ifn_vec_dot_f16_ref),
-            [IFN_DTYPE_BF16] = WITH_F32(ifn_vec_dot_bf16_ref),
-            [IFN_DTYPE_Q4_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q4_0_ref),
-            [IFN_DTYPE_Q4_1] = WITH_ACT(Q8_1, ifn_quant_act_q8_1_ref, ifn_vec_dot_q4_1_ref),
-            [IFN_DTYPE_Q5_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q5_0_ref),
-            [IFN_DTYPE_Q5_1] = WITH_ACT(Q8_1, ifn_quant_act_q8_1_ref, ifn_vec_dot_q5_1_ref),
-            [IFN_DTYPE_Q8_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q8_0_ref),
-            [IFN_DTYPE_IQ4_NL] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_iq4_nl_ref),
-            [IFN_DTYPE_Q2_K] = WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_q2_k_ref),
-            [IFN_DTYPE_Q3_K] = WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_q3_k_ref),
-            [IFN_DTYPE_Q4_K] = WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_q4_k_ref),
-            [IFN_DTYPE_Q5_K] = WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_q5_k_ref),
-            [IFN_DTYPE_Q6_K] = WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_q6_k_ref),
+            [IFN_DTYPE_F32] = WITH_F32_X4(ifn_vec_dot_f32_ref, ifn_vec_dot_x4_f32_ref),
+            [IFN_DTYPE_F16] = WITH_F32_X4(ifn_vec_dot_f16_ref, ifn_vec_dot_x4_f16_ref),
+            [IFN_DTYPE_BF16] = WITH_F32_X4(ifn_vec_dot_bf16_ref, ifn_vec_dot_x4_bf16_ref),
+            [IFN_DTYPE_Q4_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q4_0_ref,
+                                           ifn_vec_dot_x4_q4_0_ref),
+            [IFN_DTYPE_Q4_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_ref, ifn_vec_dot_q4_1_ref,
+                                           ifn_vec_dot_x4_q4_1_ref),
+            [IFN_DTYPE_Q5_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q5_0_ref,
+                                           ifn_vec_dot_x4_q5_0_ref),
+            [IFN_DTYPE_Q5_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_ref, ifn_vec_dot_q5_1_ref,
+                                           ifn_vec_dot_x4_q5_1_ref),
+            [IFN_DTYPE_Q8_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_q8_0_ref,
+                                           ifn_vec_dot_x4_q8_0_ref),
+            [IFN_DTYPE_IQ4_NL] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_ref, ifn_vec_dot_iq4_nl_ref,
+                                             ifn_vec_dot_x4_iq4_nl_ref),
+            [IFN_DTYPE_Q2_K] = WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref,
+                                           ifn_vec_dot_kquant_q2_k_ref, ifn_vec_dot_x4_q2_k_ref),
+            [IFN_DTYPE_Q3_K] = WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref,
+                                           ifn_vec_dot_kquant_q3_k_ref, ifn_vec_dot_x4_q3_k_ref),
+            [IFN_DTYPE_Q4_K] = WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref,
+                                           ifn_vec_dot_kquant_q4_k_ref, ifn_vec_dot_x4_q4_k_ref),
+            [IFN_DTYPE_Q5_K] = WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref,
+                                           ifn_vec_dot_kquant_q5_k_ref, ifn_vec_dot_x4_q5_k_ref),
+            [IFN_DTYPE_Q6_K] = WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref,
+                                           ifn_vec_dot_kquant_q6_k_ref, ifn_vec_dot_x4_q6_k_ref),
             [IFN_DTYPE_IQ4_XS] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_iq4_xs_ref),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_ref, ifn_vec_dot_kquant_iq4_xs_ref,
+                            ifn_vec_dot_x4_iq4_xs_ref),
         },
     .matmul_exact =
         {
-            [IFN_DTYPE_F32] = WITH_F32(ifn_vec_dot_f32_ref),
+            [IFN_DTYPE_F32] = WITH_F32_X4(ifn_vec_dot_f32_ref, ifn_vec_dot_x4_f32_ref),
             [IFN_DTYPE_F16] = WITH_F32(ifn_vec_dot_exact_f16_ref),
             [IFN_DTYPE_BF16] = WITH_F32(ifn_vec_dot_exact_bf16_ref),
             [IFN_DTYPE_Q4_0] = WITH_F32(ifn_vec_dot_exact_q4_0_ref),
@@ -108,33 +127,45 @@ static const ifn_kernels g_kernels_avx2 = {
     .dot_f32 = ifn_dot_f32_avx2,
     .matmul =
         {
-            [IFN_DTYPE_F32] = WITH_F32(ifn_vec_dot_f32_avx2),
-            [IFN_DTYPE_F16] = WITH_F32(ifn_vec_dot_f16_avx2),
-            [IFN_DTYPE_BF16] = WITH_F32(ifn_vec_dot_bf16_avx2),
-            [IFN_DTYPE_Q4_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q4_0_avx2),
-            [IFN_DTYPE_Q4_1] = WITH_ACT(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q4_1_avx2),
-            [IFN_DTYPE_Q5_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q5_0_avx2),
-            [IFN_DTYPE_Q5_1] = WITH_ACT(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q5_1_avx2),
-            [IFN_DTYPE_Q8_0] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q8_0_avx2),
-            [IFN_DTYPE_IQ4_NL] = WITH_ACT(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_iq4_nl_avx2),
+            [IFN_DTYPE_F32] = WITH_F32_X4(ifn_vec_dot_f32_avx2, ifn_vec_dot_x4_f32_avx2),
+            [IFN_DTYPE_F16] = WITH_F32_X4(ifn_vec_dot_f16_avx2, ifn_vec_dot_x4_f16_avx2),
+            [IFN_DTYPE_BF16] = WITH_F32_X4(ifn_vec_dot_bf16_avx2, ifn_vec_dot_x4_bf16_avx2),
+            [IFN_DTYPE_Q4_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q4_0_avx2,
+                                           ifn_vec_dot_x4_q4_0_avx2),
+            [IFN_DTYPE_Q4_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q4_1_avx2,
+                                           ifn_vec_dot_x4_q4_1_avx2),
+            [IFN_DTYPE_Q5_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q5_0_avx2,
+                                           ifn_vec_dot_x4_q5_0_avx2),
+            [IFN_DTYPE_Q5_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q5_1_avx2,
+                                           ifn_vec_dot_x4_q5_1_avx2),
+            [IFN_DTYPE_Q8_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q8_0_avx2,
+                                           ifn_vec_dot_x4_q8_0_avx2),
+            [IFN_DTYPE_IQ4_NL] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_iq4_nl_avx2,
+                                             ifn_vec_dot_x4_iq4_nl_avx2),
             [IFN_DTYPE_Q2_K] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q2_k_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q2_k_avx2,
+                            ifn_vec_dot_x4_kquant_q2_k_avx2),
             [IFN_DTYPE_Q3_K] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q3_k_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q3_k_avx2,
+                            ifn_vec_dot_x4_kquant_q3_k_avx2),
             [IFN_DTYPE_Q4_K] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q4_k_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q4_k_avx2,
+                            ifn_vec_dot_x4_kquant_q4_k_avx2),
             [IFN_DTYPE_Q5_K] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q5_k_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q5_k_avx2,
+                            ifn_vec_dot_x4_kquant_q5_k_avx2),
             [IFN_DTYPE_Q6_K] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q6_k_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q6_k_avx2,
+                            ifn_vec_dot_x4_kquant_q6_k_avx2),
             [IFN_DTYPE_IQ4_XS] =
-                WITH_ACT(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_iq4_xs_avx2),
+                WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_iq4_xs_avx2,
+                            ifn_vec_dot_x4_kquant_iq4_xs_avx2),
         },
     .matmul_exact =
         {
-            [IFN_DTYPE_F32] = WITH_F32(ifn_vec_dot_f32_avx2),
-            [IFN_DTYPE_F16] = WITH_F32(ifn_vec_dot_f16_avx2),
-            [IFN_DTYPE_BF16] = WITH_F32(ifn_vec_dot_bf16_avx2),
+            [IFN_DTYPE_F32] = WITH_F32_X4(ifn_vec_dot_f32_avx2, ifn_vec_dot_x4_f32_avx2),
+            [IFN_DTYPE_F16] = WITH_F32_X4(ifn_vec_dot_f16_avx2, ifn_vec_dot_x4_f16_avx2),
+            [IFN_DTYPE_BF16] = WITH_F32_X4(ifn_vec_dot_bf16_avx2, ifn_vec_dot_x4_bf16_avx2),
             [IFN_DTYPE_Q4_0] = WITH_F32(ifn_vec_dot_exact_q4_0_avx2),
             [IFN_DTYPE_Q4_1] = WITH_F32(ifn_vec_dot_exact_q4_1_avx2),
             [IFN_DTYPE_Q5_0] = WITH_F32(ifn_vec_dot_exact_q5_0_avx2),

@@ -18,11 +18,22 @@ typedef void (*ifn_quantize_act_fn)(const float *x, void *out, int64_t n);
 /* dot(weight row of n elements in its stored type, activation row in act_type). */
 typedef float (*ifn_vec_dot_fn)(const void *w_row, const void *act_row, int64_t n);
 
+/* One weight row times four activation rows: out[j] = vec_dot(w_row, act + j * act_stride, n)
+ * for j = 0..3 (act_stride in bytes, 0 allowed; each row keeping the alignment vec_dot needs),
+ * unpacking each weight block once for the four tokens. Batch invariant: out[j] is
+ * bit-identical to the same table's vec_dot on that row alone, so a token's logits do not
+ * depend on which tokens share its batch or its place in a group of four. (The one exception,
+ * Q4_0 / Q5_0 activation quants of -128, never comes from quantize_act.) Cannot fail;
+ * thread-safe. */
+typedef void (*ifn_vec_dot_x4_fn)(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                                  float *out /* [4] */);
+
 /* How rows of one weight type are multiplied by activations. */
 typedef struct ifn_matmul_traits {
     ifn_dtype act_type;              /* IFN_DTYPE_F32 = activations used as they are */
     ifn_quantize_act_fn quantize_act; /* NULL when act_type is F32 */
     ifn_vec_dot_fn vec_dot;          /* NULL: no kernel for this weight type */
+    ifn_vec_dot_x4_fn vec_dot_x4;    /* NULL: call vec_dot once per token */
 } ifn_matmul_traits;
 
 /* ---- attention ---- */

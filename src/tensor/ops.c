@@ -39,9 +39,17 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void
     const int64_t n_cols = w->n_cols;
     const unsigned char *act_bytes = act;
     if (tr->vec_dot) {
+        /* Four tokens per pass unpack each weight block once; the x4 kernels give bit-identical
+         * results to vec_dot, so outputs do not depend on how tokens are grouped. */
         for (int64_t r = row_begin; r < row_end; r++) {
             const void *row = ifn_tensor_row(w, r);
-            for (int64_t t = 0; t < n_tokens; t++)
+            int64_t t = 0;
+            for (; tr->vec_dot_x4 && t + 4 <= n_tokens; t += 4) {
+                float out[4];
+                tr->vec_dot_x4(row, act_bytes + (size_t)t * act_stride, act_stride, n_cols, out);
+                for (int j = 0; j < 4; j++) y[(t + j) * y_stride + r] = out[j];
+            }
+            for (; t < n_tokens; t++)
                 y[t * y_stride + r] = tr->vec_dot(row, act_bytes + (size_t)t * act_stride, n_cols);
         }
         return;

@@ -1,0 +1,283 @@
+/* AVX2+FMA four-token dot products for float and 32-element block weights: each weight block
+ * (or group of 8 float weights) is loaded and unpacked once and used for four activation rows.
+ * Invariant (batch invariance): per token, every float operation and its order is that of the
+ * single-token kernel in vec_dot_avx2.c / dot_avx2.c. The integer block sums may be formed in
+ * another way (exact integer arithmetic, no saturation reached) but land in the same lanes; the
+ * scale products, the FMAs into the same one of the same accumulators, and the final reduction
+ * are the same. Anything that changes a single-token kernel's float order must change its
+ * counterpart here too; tests/kernels/test_vec_dot_x4.c compares them bit for bit. */
+#include "kernels/x86/vec_dot_x4_avx2.h"
+
+#include "kernels/ref/act_blocks.h"
+#include "kernels/x86/util_avx2.h"
+#include "util/half.h"
+
+#define N_TOK 4
+
+/* ---- float weights: the accumulation of ifn_dot_f32_avx2 / ifn_vec_dot_f16_avx2 ----
+ * The single-token kernels keep four accumulators, k taking elements i + 8k of each 32-element
+ * chunk, then 8-element groups into accumulator 0, a fixed reduction and a scalar tail. Sixteen
+ * accumulators (four tokens) do not fit the 16 YMM registers next to the weights, so the row is
+ * swept twice, for two tokens each time: the weights are converted twice instead of four times,
+ * and each activation row is still read once, in order (these products are bound by reading
+ * the float activations). */
+
+/* The float weight types. Always a constant argument, so the compiler specializes the code
+ * below for each type, with no branch left in the loops. */
+typedef enum float_kind { FLOAT_F32, FLOAT_F16, FLOAT_BF16 } float_kind;
+
+/* 8 weights starting at element i, as floats. */
+static inline __m256 load8(float_kind kind, const unsigned char *w, int64_t i) {
+    if (kind == FLOAT_F32) return _mm256_loadu_ps((const float *)(const void *)w + i);
+    if (kind == FLOAT_F16) return _mm256_cvtph_ps(ifn_avx2_load128(w + 2 * i));
+    const __m256i wide = _mm256_cvtepu16_epi32(ifn_avx2_load128(w + 2 * i));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+}
+
+/* Weight i as float. */
+static inline float load1(float_kind kind, const unsigned char *w, int64_t i) {
+    if (kind == FLOAT_F32) {
+        float v;
+        memcpy(&v, w + 4 * i, sizeof v);
+        return v;
+    }
+    if (kind == FLOAT_F16) return ifn_avx2_load_f16(w + 2 * i);
+    uint16_t b;
+    memcpy(&b, w + 2 * i, sizeof b);
+    return ifn_bf16_to_f32(b);
+}
+
+/* The single-token kernel for two tokens at once (x[0], x[1]): each weight vector is loaded and
+ * converted once for both. */
+static inline void float_pair(float_kind kind, const unsigned char *w, const float *const x[2],
+                              int64_t n, float out[2]) {
+    __m256 acc[2][4];
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 4; k++)
+            acc[t][k] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int k = 0; k < 4; k++) {
+            const __m256 wv = load8(kind, w, i + 8 * k);
+            for (int t = 0; t < 2; t++)
+                acc[t][k] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + i + 8 * k), acc[t][k]);
+        }
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 wv = load8(kind, w, i);
+        for (int t = 0; t < 2; t++)
+            acc[t][0] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + i), acc[t][0]);
+    }
+    for (int t = 0; t < 2; t++) {
+        float sum = ifn_avx2_hsum_ps(_mm256_add_ps(_mm256_add_ps(acc[t][0], acc[t][1]),
+                                                   _mm256_add_ps(acc[t][2], acc[t][3])));
+        for (int64_t e = i; e < n; e++)
+            sum += load1(kind, w, e) * x[t][e];
+        out[t] = sum;
+    }
+}
+
+/* Tokens 0 and 1, then 2 and 3; the weight row stays in L1 in between. */
+static inline void float_rows(float_kind kind, const void *w_row, const void *act,
+                              size_t act_stride, int64_t n, float *out) {
+    for (int pair = 0; pair < 2; pair++) {
+        const float *x[2];
+        for (int t = 0; t < 2; t++)
+            x[t] = (const float *)(const void *)((const unsigned char *)act +
+                                                 (size_t)(2 * pair + t) * act_stride);
+        float_pair(kind, w_row, x, n, out + 2 * pair);
+    }
+}
+
+void ifn_vec_dot_x4_f32_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                             float *out) {
+    float_rows(FLOAT_F32, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_f16_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                             float *out) {
+    float_rows(FLOAT_F16, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_bf16_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    float_rows(FLOAT_BF16, w_row, act, act_stride, n, out);
+}
+
+/* ---- 32-element blocks: the accumulation of run_blocks in vec_dot_avx2.c ----
+ * Per block and token: acc += (d_w * d_a) * dot, dot being 8 int32 lanes (lane l = the sum over
+ * elements 4l..4l+3) converted to float; blocks alternate between two accumulators; the result
+ * is hsum(acc0 + acc1) + (msum0 + msum1), msum the Q4_1 / Q5_1 block mins times the activation
+ * sums (zero for the other types). */
+
+/* The 32-element block types. Always a constant argument, so the compiler specializes
+ * run_blocks_x4 for each type (a function pointer, as run_blocks uses, left the per-block code
+ * out of line here). */
+typedef enum block_kind {
+    BLOCK_Q4_0,
+    BLOCK_Q5_0,
+    BLOCK_Q8_0,
+    BLOCK_IQ4_NL,
+    BLOCK_Q4_1, /* the two with mins, over Q8_1 activations */
+    BLOCK_Q5_1,
+} block_kind;
+
+static inline int has_min(block_kind kind) {
+    return kind == BLOCK_Q4_1 || kind == BLOCK_Q5_1;
+}
+
+static inline int64_t weight_block_bytes(block_kind kind) {
+    switch (kind) {
+    case BLOCK_Q4_0:
+        return sizeof(ifn_block_q4_0);
+    case BLOCK_Q5_0:
+        return sizeof(ifn_block_q5_0);
+    case BLOCK_Q8_0:
+        return sizeof(ifn_block_q8_0);
+    case BLOCK_IQ4_NL:
+        return sizeof(ifn_block_iq4_nl);
+    case BLOCK_Q4_1:
+        return sizeof(ifn_block_q4_1);
+    default:
+        return sizeof(ifn_block_q5_1);
+    }
+}
+
+/* The 32 levels of weight block w: signed (Q4_0's u - 8, Q5_0's u - 16, Q8_0's quants, IQ4_NL's
+ * table values) or, for the min types, unsigned (0..15, 0..31). */
+static inline __m256i block_levels(block_kind kind, const unsigned char *w) {
+    switch (kind) {
+    case BLOCK_Q4_0:
+        return _mm256_sub_epi8(ifn_avx2_unpack_nibbles(w + 2), _mm256_set1_epi8(8));
+    case BLOCK_Q5_0: {
+        const __m256i u =
+            _mm256_or_si256(ifn_avx2_unpack_nibbles(w + 6), ifn_avx2_q5_high_bits(w + 2));
+        return _mm256_sub_epi8(u, _mm256_set1_epi8(16));
+    }
+    case BLOCK_Q8_0:
+        return ifn_avx2_load(w + 2);
+    case BLOCK_IQ4_NL:
+        return _mm256_shuffle_epi8(ifn_avx2_iq4nl_table(), ifn_avx2_unpack_nibbles(w + 2));
+    case BLOCK_Q4_1:
+        return ifn_avx2_unpack_nibbles(w + 4);
+    default:
+        return _mm256_or_si256(ifn_avx2_unpack_nibbles(w + 8), ifn_avx2_q5_high_bits(w + 4));
+    }
+}
+
+/* The F16 scales at the start of the four tokens' activation blocks, packed in 64 bits (built
+ * in general registers, which leaves the vector units to the dot products). */
+static inline uint64_t act_scale_bits(const unsigned char *const a[N_TOK], int64_t a_off) {
+    uint64_t bits = 0;
+    for (int j = 0; j < N_TOK; j++) {
+        uint16_t h;
+        memcpy(&h, a[j] + a_off, sizeof h);
+        bits |= (uint64_t)h << (16 * j);
+    }
+    return bits;
+}
+
+/* d_w * d_a of token j in lanes j and j + 4, d_w the F16 scale of weight block w and d_a that
+ * of token j's activation block (at a[j] + a_off): the product the single-token kernel forms
+ * per block (float products commute). Both 128-bit halves hold the four, so one in-lane
+ * permute broadcasts a token's. */
+static inline __m256 block_scales(const unsigned char *w, const unsigned char *const a[N_TOK],
+                                  int64_t a_off) {
+    const __m256 da = _mm256_cvtph_ps(_mm_set1_epi64x((long long)act_scale_bits(a, a_off)));
+    return _mm256_mul_ps(_mm256_set1_ps(ifn_avx2_load_f16(w)), da);
+}
+
+/* Token j's lane of block_scales in all 8 lanes. */
+static inline __m256 token_scale(__m256 d, int j) {
+    return _mm256_permutevar_ps(d, _mm256_set1_epi32(j));
+}
+
+/* acc[j] += token_scale(d, j) * dot(weight block w, token j's block at a[j] + a_off) and, for
+ * the min types, msum[j] += m_w * s_a. The integer lanes are those of the single-token kernel's
+ * dot_signed / dot_offset / with_min, also for Q4_0 / Q5_0, whose levels it offsets after
+ * multiplying: here signed levels multiply as |w| (an unsigned byte, so Q8_0's -128 is 128)
+ * times the activation with w's sign. Exact while activation quants stay in -127..127, as
+ * quantize_act writes them (negating -128 would overflow); the int16 pair sums then stay
+ * within 2 * 128 * 127 and cannot saturate. */
+static inline void block_x4(block_kind kind, const unsigned char *w,
+                            const unsigned char *const a[N_TOK], int64_t a_off, __m256 d,
+                            __m256 acc[N_TOK], float msum[N_TOK]) {
+    const __m256i levels = block_levels(kind, w);
+    const __m256i ones = _mm256_set1_epi16(1);
+    if (has_min(kind)) {
+        const float m_w = ifn_avx2_load_f16(w + 2);
+        for (int j = 0; j < N_TOK; j++) {
+            const __m256i y = ifn_avx2_load(a[j] + a_off + 4);
+            const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(levels, y), ones);
+            msum[j] += m_w * ifn_avx2_load_f16(a[j] + a_off + 2);
+            acc[j] = _mm256_fmadd_ps(token_scale(d, j), _mm256_cvtepi32_ps(dot), acc[j]);
+        }
+        return;
+    }
+    const __m256i abs_w = _mm256_sign_epi8(levels, levels);
+    for (int j = 0; j < N_TOK; j++) {
+        const __m256i y = _mm256_sign_epi8(ifn_avx2_load(a[j] + a_off + 2), levels);
+        const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, y), ones);
+        acc[j] = _mm256_fmadd_ps(token_scale(d, j), _mm256_cvtepi32_ps(dot), acc[j]);
+    }
+}
+
+/* run_blocks of vec_dot_avx2.c for four tokens. */
+static inline void run_blocks_x4(block_kind kind, const void *w_row, const void *act,
+                                 size_t act_stride, int64_t n, float *out) {
+    const unsigned char *w = w_row;
+    const int64_t w_bytes = weight_block_bytes(kind);
+    const int64_t a_bytes = has_min(kind) ? sizeof(ifn_block_q8_1) : sizeof(ifn_block_q8_0);
+    const unsigned char *a[N_TOK];
+    __m256 acc0[N_TOK], acc1[N_TOK];
+    float msum0[N_TOK], msum1[N_TOK];
+    for (int j = 0; j < N_TOK; j++) {
+        a[j] = (const unsigned char *)act + (size_t)j * act_stride;
+        acc0[j] = acc1[j] = _mm256_setzero_ps();
+        msum0[j] = msum1[j] = 0.0f;
+    }
+    const int64_t nb = n / IFN_QK_SMALL;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const unsigned char *w0 = w + b * w_bytes, *w1 = w0 + w_bytes;
+        ifn_avx2_prefetch(w0 + IFN_AVX2_PREFETCH_AHEAD, 2 * w_bytes);
+        block_x4(kind, w0, a, b * a_bytes, block_scales(w0, a, b * a_bytes), acc0, msum0);
+        block_x4(kind, w1, a, (b + 1) * a_bytes, block_scales(w1, a, (b + 1) * a_bytes), acc1,
+                 msum1);
+    }
+    if (b < nb)
+        block_x4(kind, w + b * w_bytes, a, b * a_bytes,
+                 block_scales(w + b * w_bytes, a, b * a_bytes), acc0, msum0);
+    for (int j = 0; j < N_TOK; j++)
+        out[j] = ifn_avx2_hsum_ps(_mm256_add_ps(acc0[j], acc1[j])) + (msum0[j] + msum1[j]);
+}
+
+void ifn_vec_dot_x4_q4_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    run_blocks_x4(BLOCK_Q4_0, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_q5_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    run_blocks_x4(BLOCK_Q5_0, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_q8_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    run_blocks_x4(BLOCK_Q8_0, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_iq4_nl_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                                float *out) {
+    run_blocks_x4(BLOCK_IQ4_NL, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_q4_1_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    run_blocks_x4(BLOCK_Q4_1, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4_q5_1_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
+                              float *out) {
+    run_blocks_x4(BLOCK_Q5_1, w_row, act, act_stride, n, out);
+}

@@ -3,7 +3,8 @@
 # Run as root on Debian 12; as another user it only reports what is missing.
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build pkg-config libpcre2-dev libutf8proc-dev libcmocka-dev)
+packages=(build-essential cmake ninja-build pkg-config libpcre2-dev libutf8proc-dev libcmocka-dev
+          libjansson-dev)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -16,6 +16,7 @@ static void print_usage(FILE *out) {
                  "  info        describe a model file\n"
                  "  synth       write a random-weight model (GGUF) for benchmarks\n"
                  "  bench       measure prompt and generation speed\n"
+                 "  template    render a chat template with JSON variables\n"
                  "  help        show this message\n"
                  "\n"
                  "Run 'inferneo <command> --help' for a command's options.\n");
@@ -41,6 +42,7 @@ int ifn_cli_main(int argc, char **argv) {
         {"info", ifn_cmd_info_main},
         {"synth", ifn_cmd_synth_main},
         {"bench", ifn_cmd_bench_main},
+        {"template", ifn_cmd_template_main},
     };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].main(argc - 1, argv + 1);

@@ -9,5 +9,6 @@ int ifn_cmd_tokenize_detokenize_main(int argc, char **argv); /* detokenize */
 int ifn_cmd_info_main(int argc, char **argv);
 int ifn_cmd_synth_main(int argc, char **argv);
 int ifn_cmd_bench_main(int argc, char **argv);
+int ifn_cmd_template_main(int argc, char **argv);
 
 #endif

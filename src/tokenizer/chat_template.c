@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tokenizer/jinja_exec.h"
 #include "tokenizer/jinja_interp.h"
 #include "tokenizer/jinja_json.h"
 #include "tokenizer/jinja_lexer.h"

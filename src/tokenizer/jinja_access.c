@@ -2,11 +2,13 @@
  * methods before dict items, item access tries items before methods, a missing attribute or
  * item is undefined (not an error), and any access on an undefined value is an error.
  * Strings index and slice by code point. */
-#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_access.h"
 
 #include <string.h>
 
+#include "tokenizer/jinja_interp.h"
 #include "tokenizer/jinja_methods.h"
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
 
 /* "'dict object'" style prefix of Jinja2's undefined messages. */
@@ -36,15 +38,15 @@ static const char *object_name(ifn_jinja_value obj) {
 static ifn_status no_attribute(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_str name,
                                ifn_jinja_value *out) {
     if (obj.kind == IFN_JINJA_NONE)
-        return ifn_jinja_make_undefined(ctx, out, "'None' has no attribute '%.*s'", (int)name.len,
-                                        name.ptr);
-    return ifn_jinja_make_undefined(ctx, out, "'%s' has no attribute '%.*s'", object_name(obj),
-                                    (int)name.len, name.ptr);
+        return ifn_jinja_interp_make_undefined(ctx, out, "'None' has no attribute '%.*s'",
+                                               (int)name.len, name.ptr);
+    return ifn_jinja_interp_make_undefined(ctx, out, "'%s' has no attribute '%.*s'",
+                                           object_name(obj), (int)name.len, name.ptr);
 }
 
-ifn_status ifn_jinja_getattr(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_str name,
-                             ifn_jinja_value *out) {
-    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, obj);
+ifn_status ifn_jinja_access_getattr(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_str name,
+                                    ifn_jinja_value *out) {
+    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, obj);
     if (obj.kind == IFN_JINJA_DICT && obj.as.dict->is_namespace) {
         if (ifn_jinja_value_dict_get_str(obj.as.dict, name, out)) return IFN_OK;
         return no_attribute(ctx, obj, name, out);
@@ -68,8 +70,8 @@ static ifn_status string_char(ifn_jinja_ctx *ctx, ifn_str s, ifn_jinja_value key
                               ifn_jinja_value *out) {
     int64_t i = normalize_index(key, ifn_jinja_value_cp_count(s));
     if (i < 0)
-        return ifn_jinja_make_undefined(ctx, out, "'str object' has no element %lld",
-                                        (long long)ifn_jinja_as_int(key));
+        return ifn_jinja_interp_make_undefined(ctx, out, "'str object' has no element %lld",
+                                               (long long)ifn_jinja_as_int(key));
     size_t start = ifn_jinja_value_cp_offset(s, i);
     size_t end = ifn_jinja_value_cp_offset(s, i + 1);
     ifn_str c = {s.ptr + start, end - start};
@@ -77,9 +79,9 @@ static ifn_status string_char(ifn_jinja_ctx *ctx, ifn_str s, ifn_jinja_value key
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_getitem(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_value key,
-                             ifn_jinja_value *out) {
-    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, obj);
+ifn_status ifn_jinja_access_getitem(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_value key,
+                                    ifn_jinja_value *out) {
+    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, obj);
     int int_key = key.kind == IFN_JINJA_INT || key.kind == IFN_JINJA_BOOL;
     if (obj.kind == IFN_JINJA_DICT && !obj.as.dict->is_namespace &&
         ifn_jinja_value_dict_get(obj.as.dict, key, out))
@@ -91,15 +93,19 @@ ifn_status ifn_jinja_getitem(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_
             return IFN_OK;
         }
     }
-    if (obj.kind == IFN_JINJA_STRING && int_key) return string_char(ctx, obj.as.s, key, out);
-    if (key.kind == IFN_JINJA_STRING) return ifn_jinja_getattr(ctx, obj, key.as.s, out);
+    if (obj.kind == IFN_JINJA_STRING && int_key) {
+        ifn_status st = string_char(ctx, obj.as.s, key, out);
+        out->flags |= obj.flags & IFN_JINJA_FLAG_SAFE;
+        return st;
+    }
+    if (key.kind == IFN_JINJA_STRING) return ifn_jinja_access_getattr(ctx, obj, key.as.s, out);
     ifn_jinja_buf text;
     ifn_jinja_text_init(&text, ctx->arena, 0);
     ifn_status st = ifn_jinja_text_append_repr(&text, key);
     if (st != IFN_OK) return st;
     ifn_str k = ifn_jinja_text_view(&text);
-    return ifn_jinja_make_undefined(ctx, out, "'%s' has no element %.*s", object_name(obj),
-                                    (int)k.len, k.ptr);
+    return ifn_jinja_interp_make_undefined(ctx, out, "'%s' has no element %.*s", object_name(obj),
+                                           (int)k.len, k.ptr);
 }
 
 /* ---- slices ------------------------------------------------------------------------------ */
@@ -116,9 +122,9 @@ static ifn_status slice_bound(ifn_jinja_ctx *ctx, ifn_jinja_value v, int64_t len
         *out = dflt;
         return IFN_OK;
     }
-    if (v.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, v);
+    if (v.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, v);
     if (v.kind != IFN_JINJA_INT && v.kind != IFN_JINJA_BOOL)
-        return ifn_jinja_error(ctx, "TypeError: slice indices must be integers or None");
+        return ifn_jinja_interp_error(ctx, "TypeError: slice indices must be integers or None");
     int64_t i = ifn_jinja_as_int(v);
     if (i < 0) i = i < -len ? lower : i + len;
     if (i < lower) i = lower;
@@ -131,12 +137,13 @@ static ifn_status slice_bound(ifn_jinja_ctx *ctx, ifn_jinja_value v, int64_t len
 static ifn_status slice_indices(ifn_jinja_ctx *ctx, ifn_jinja_value start, ifn_jinja_value stop,
                                 ifn_jinja_value step, int64_t len, slice_range *out) {
     int64_t st_step = 1, first = 0, last = 0;
-    if (step.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, step);
+    if (step.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, step);
     if (step.kind != IFN_JINJA_NONE) {
         if (step.kind != IFN_JINJA_INT && step.kind != IFN_JINJA_BOOL)
-            return ifn_jinja_error(ctx, "TypeError: slice indices must be integers or None");
+            return ifn_jinja_interp_error(ctx, "TypeError: slice indices must be integers or None");
         st_step = ifn_jinja_as_int(step);
-        if (st_step == 0) return ifn_jinja_error(ctx, "ValueError: slice step cannot be zero");
+        if (st_step == 0)
+            return ifn_jinja_interp_error(ctx, "ValueError: slice step cannot be zero");
         if (st_step == INT64_MIN) st_step = -INT64_MAX;
     }
     int64_t lower = st_step > 0 ? 0 : -1, upper = st_step > 0 ? len : len - 1;
@@ -173,18 +180,23 @@ static ifn_status slice_string(ifn_jinja_ctx *ctx, ifn_str s, const slice_range 
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_slice(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_value start,
-                           ifn_jinja_value stop, ifn_jinja_value step, ifn_jinja_value *out) {
-    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, obj);
+ifn_status ifn_jinja_access_slice(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_value start,
+                                  ifn_jinja_value stop, ifn_jinja_value step,
+                                  ifn_jinja_value *out) {
+    if (obj.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, obj);
     int is_seq = obj.kind == IFN_JINJA_LIST && obj.as.list->seq_kind != IFN_JINJA_SEQ_GENERATOR;
     if (!is_seq && obj.kind != IFN_JINJA_STRING)
-        return ifn_jinja_error(ctx, "TypeError: '%s' object is not subscriptable",
-                               ifn_jinja_value_type_name(obj));
+        return ifn_jinja_interp_error(ctx, "TypeError: '%s' object is not subscriptable",
+                                      ifn_jinja_value_type_name(obj));
     int64_t len = ifn_jinja_value_length(obj);
     slice_range r = {0, 1, 0};
     ifn_status st = slice_indices(ctx, start, stop, step, len, &r);
     if (st != IFN_OK) return st;
-    if (obj.kind == IFN_JINJA_STRING) return slice_string(ctx, obj.as.s, &r, out);
+    if (obj.kind == IFN_JINJA_STRING) {
+        st = slice_string(ctx, obj.as.s, &r, out);
+        out->flags |= obj.flags & IFN_JINJA_FLAG_SAFE;
+        return st;
+    }
     ifn_jinja_list *list = ifn_jinja_value_new_list(ctx->arena, r.count, obj.as.list->seq_kind);
     if (!list) return IFN_E_NOMEM;
     for (int64_t k = 0, i = r.start; k < r.count; k++, i += r.step)
@@ -195,7 +207,7 @@ ifn_status ifn_jinja_slice(ifn_jinja_ctx *ctx, ifn_jinja_value obj, ifn_jinja_va
 
 /* ---- iteration --------------------------------------------------------------------------- */
 
-ifn_status ifn_jinja_iterate(ifn_jinja_ctx *ctx, ifn_jinja_value v, ifn_jinja_list **out) {
+ifn_status ifn_jinja_access_iterate(ifn_jinja_ctx *ctx, ifn_jinja_value v, ifn_jinja_list **out) {
     ifn_jinja_list *list;
     switch (v.kind) {
     case IFN_JINJA_LIST:
@@ -229,6 +241,6 @@ ifn_status ifn_jinja_iterate(ifn_jinja_ctx *ctx, ifn_jinja_value v, ifn_jinja_li
     default:
         break;
     }
-    return ifn_jinja_error(ctx, "TypeError: '%s' object is not iterable",
-                           ifn_jinja_value_type_name(v));
+    return ifn_jinja_interp_error(ctx, "TypeError: '%s' object is not iterable",
+                                  ifn_jinja_value_type_name(v));
 }

@@ -1,9 +1,14 @@
 /* Expression evaluation: literals, names, containers, calls, filters, tests and operators.
  * `and`/`or` short-circuit and return an operand, like Python; `x if c` without else gives
  * undefined. Attribute, item and slice access live in jinja_access.c. */
-#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_eval.h"
 
+#include "tokenizer/jinja_access.h"
+#include "tokenizer/jinja_exec.h"
+#include "tokenizer/jinja_filters.h"
+#include "tokenizer/jinja_interp.h"
 #include "tokenizer/jinja_methods.h"
+#include "tokenizer/jinja_ops.h"
 #include "util/status.h"
 
 ifn_status ifn_jinja_eval_args(ifn_jinja_ctx *ctx, ifn_jinja_node *const *kids, int32_t n_kids,
@@ -26,9 +31,9 @@ ifn_status ifn_jinja_eval_args(ifn_jinja_ctx *ctx, ifn_jinja_node *const *kids, 
         ifn_status st;
         if (kid->type == IFN_JINJA_N_KWARG) {
             kw_names[nk] = kid->name;
-            st = ifn_jinja_eval(ctx, kid->a, &kw_values[nk++]);
+            st = ifn_jinja_eval_expr(ctx, kid->a, &kw_values[nk++]);
         } else {
-            st = ifn_jinja_eval(ctx, kid, &pos[np++]);
+            st = ifn_jinja_eval_expr(ctx, kid, &pos[np++]);
         }
         if (st != IFN_OK) return st;
     }
@@ -40,12 +45,13 @@ ifn_status ifn_jinja_eval_args(ifn_jinja_ctx *ctx, ifn_jinja_node *const *kids, 
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_call(ifn_jinja_ctx *ctx, ifn_jinja_value callee, const ifn_jinja_args *args,
-                          const ifn_jinja_value *caller, ifn_jinja_value *out) {
-    if (callee.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, callee);
+ifn_status ifn_jinja_eval_call(ifn_jinja_ctx *ctx, ifn_jinja_value callee,
+                               const ifn_jinja_args *args, const ifn_jinja_value *caller,
+                               ifn_jinja_value *out) {
+    if (callee.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, callee);
     if (callee.kind != IFN_JINJA_FUNC)
-        return ifn_jinja_error(ctx, "TypeError: '%s' object is not callable",
-                               ifn_jinja_value_type_name(callee));
+        return ifn_jinja_interp_error(ctx, "TypeError: '%s' object is not callable",
+                                      ifn_jinja_value_type_name(callee));
     const ifn_jinja_func *f = callee.as.func;
     switch (f->kind) {
     case IFN_JINJA_FUNC_BUILTIN:
@@ -55,7 +61,7 @@ ifn_status ifn_jinja_call(ifn_jinja_ctx *ctx, ifn_jinja_value callee, const ifn_
     case IFN_JINJA_FUNC_METHOD:
         return ifn_jinja_methods_call(ctx, f, args, out);
     }
-    return ifn_jinja_error(ctx, "TypeError: object is not callable");
+    return ifn_jinja_interp_error(ctx, "TypeError: object is not callable");
 }
 
 /* Runs the filter of an N_FILTER node on an already evaluated operand. */
@@ -65,14 +71,18 @@ static ifn_status run_filter(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
     ifn_status st = ifn_jinja_eval_args(ctx, node->kids, node->n_kids, &args);
     if (st != IFN_OK) return st;
     ctx->line = node->line;
-    return node->filter(ctx, operand, &args, out);
+    st = node->filter(ctx, operand, &args, out);
+    if (st == IFN_OK && (operand.flags & IFN_JINJA_FLAG_SAFE) && out->kind == IFN_JINJA_STRING &&
+        ifn_jinja_filters_keep_markup(node->filter))
+        out->flags |= IFN_JINJA_FLAG_SAFE;
+    return st;
 }
 
-ifn_status ifn_jinja_apply_filters(ifn_jinja_ctx *ctx, const ifn_jinja_node *chain,
-                                   ifn_jinja_value input, ifn_jinja_value *out) {
+ifn_status ifn_jinja_eval_filters(ifn_jinja_ctx *ctx, const ifn_jinja_node *chain,
+                                  ifn_jinja_value input, ifn_jinja_value *out) {
     ifn_jinja_value operand = input;
     if (chain->a) {
-        ifn_status st = ifn_jinja_apply_filters(ctx, chain->a, input, &operand);
+        ifn_status st = ifn_jinja_eval_filters(ctx, chain->a, input, &operand);
         if (st != IFN_OK) return st;
     }
     return run_filter(ctx, chain, operand, out);
@@ -85,7 +95,7 @@ static ifn_status eval_sequence(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
         node->type == IFN_JINJA_N_TUPLE ? IFN_JINJA_SEQ_TUPLE : IFN_JINJA_SEQ_LIST);
     if (!list) return IFN_E_NOMEM;
     for (int32_t i = 0; i < node->n_kids; i++) {
-        ifn_status st = ifn_jinja_eval(ctx, node->kids[i], &list->items[i]);
+        ifn_status st = ifn_jinja_eval_expr(ctx, node->kids[i], &list->items[i]);
         if (st != IFN_OK) return st;
         list->len++;
     }
@@ -98,12 +108,12 @@ static ifn_status eval_dict(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_
     if (!dict) return IFN_E_NOMEM;
     for (int32_t i = 0; i + 1 < node->n_kids; i += 2) {
         ifn_jinja_value key = {0}, value = {0};
-        ifn_status st = ifn_jinja_eval(ctx, node->kids[i], &key);
-        if (st == IFN_OK) st = ifn_jinja_eval(ctx, node->kids[i + 1], &value);
+        ifn_status st = ifn_jinja_eval_expr(ctx, node->kids[i], &key);
+        if (st == IFN_OK) st = ifn_jinja_eval_expr(ctx, node->kids[i + 1], &value);
         if (st == IFN_OK && (key.kind == IFN_JINJA_LIST || key.kind == IFN_JINJA_DICT ||
                              key.kind == IFN_JINJA_UNDEFINED))
-            st = ifn_jinja_error(ctx, "TypeError: unhashable type: '%s'",
-                                 ifn_jinja_value_type_name(key));
+            st = ifn_jinja_interp_error(ctx, "TypeError: unhashable type: '%s'",
+                                        ifn_jinja_value_type_name(key));
         if (st == IFN_OK) st = ifn_jinja_value_dict_set(ctx->arena, dict, key, value);
         if (st != IFN_OK) return st;
     }
@@ -114,17 +124,17 @@ static ifn_status eval_dict(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_
 static ifn_status eval_call(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_jinja_value *out) {
     ifn_jinja_value callee = {0};
     ifn_jinja_args args;
-    ifn_status st = ifn_jinja_eval(ctx, node->a, &callee);
+    ifn_status st = ifn_jinja_eval_expr(ctx, node->a, &callee);
     if (st == IFN_OK) st = ifn_jinja_eval_args(ctx, node->kids, node->n_kids, &args);
     if (st != IFN_OK) return st;
     ctx->line = node->line;
-    return ifn_jinja_call(ctx, callee, &args, NULL, out);
+    return ifn_jinja_eval_call(ctx, callee, &args, NULL, out);
 }
 
 static ifn_status eval_test(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_jinja_value *out) {
     ifn_jinja_value value = {0};
     ifn_jinja_args args;
-    ifn_status st = ifn_jinja_eval(ctx, node->a, &value);
+    ifn_status st = ifn_jinja_eval_expr(ctx, node->a, &value);
     if (st == IFN_OK) st = ifn_jinja_eval_args(ctx, node->kids, node->n_kids, &args);
     if (st != IFN_OK) return st;
     int result = 0;
@@ -134,18 +144,18 @@ static ifn_status eval_test(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_
 }
 
 static ifn_status eval_logic(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_jinja_value *out) {
-    ifn_status st = ifn_jinja_eval(ctx, node->a, out);
+    ifn_status st = ifn_jinja_eval_expr(ctx, node->a, out);
     if (st != IFN_OK) return st;
     int truthy = ifn_jinja_value_truthy(*out);
     if (node->op == IFN_JINJA_OP_AND ? !truthy : truthy) return IFN_OK;
-    return ifn_jinja_eval(ctx, node->b, out);
+    return ifn_jinja_eval_expr(ctx, node->b, out);
 }
 
 static ifn_status eval_operator(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
                                 ifn_jinja_value *out) {
     ifn_jinja_value a = {0}, b = {0};
     if (node->type == IFN_JINJA_N_UNARY) {
-        ifn_status st = ifn_jinja_eval(ctx, node->a, &a);
+        ifn_status st = ifn_jinja_eval_expr(ctx, node->a, &a);
         if (st != IFN_OK) return st;
         if (node->op == 'n') {
             *out = ifn_jinja_bool(!ifn_jinja_value_truthy(a));
@@ -155,8 +165,8 @@ static ifn_status eval_operator(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
     }
     if (node->op == IFN_JINJA_OP_AND || node->op == IFN_JINJA_OP_OR)
         return eval_logic(ctx, node, out);
-    ifn_status st = ifn_jinja_eval(ctx, node->a, &a);
-    if (st == IFN_OK) st = ifn_jinja_eval(ctx, node->b, &b);
+    ifn_status st = ifn_jinja_eval_expr(ctx, node->a, &a);
+    if (st == IFN_OK) st = ifn_jinja_eval_expr(ctx, node->b, &b);
     if (st != IFN_OK) return st;
     ctx->line = node->line;
     return ifn_jinja_ops_binary(ctx, node->op, a, b, out);
@@ -165,16 +175,17 @@ static ifn_status eval_operator(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
 static ifn_status eval_slice(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_jinja_value *out) {
     ifn_jinja_value obj = {0}, bounds[3];
     const ifn_jinja_node *kids[3] = {node->b, node->c, node->d};
-    ifn_status st = ifn_jinja_eval(ctx, node->a, &obj);
+    ifn_status st = ifn_jinja_eval_expr(ctx, node->a, &obj);
     for (int i = 0; i < 3 && st == IFN_OK; i++) {
         bounds[i] = ifn_jinja_none();
-        if (kids[i]) st = ifn_jinja_eval(ctx, kids[i], &bounds[i]);
+        if (kids[i]) st = ifn_jinja_eval_expr(ctx, kids[i], &bounds[i]);
     }
     if (st != IFN_OK) return st;
-    return ifn_jinja_slice(ctx, obj, bounds[0], bounds[1], bounds[2], out);
+    return ifn_jinja_access_slice(ctx, obj, bounds[0], bounds[1], bounds[2], out);
 }
 
-ifn_status ifn_jinja_eval(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_jinja_value *out) {
+ifn_status ifn_jinja_eval_expr(ifn_jinja_ctx *ctx, const ifn_jinja_node *node,
+                               ifn_jinja_value *out) {
     ctx->line = node->line;
     ifn_jinja_value v = {0}, key = {0};
     ifn_status st;
@@ -183,25 +194,25 @@ ifn_status ifn_jinja_eval(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_ji
         *out = node->value;
         return IFN_OK;
     case IFN_JINJA_N_NAME:
-        return ifn_jinja_lookup(ctx, node->name, out);
+        return ifn_jinja_interp_lookup(ctx, node->name, out);
     case IFN_JINJA_N_LIST:
     case IFN_JINJA_N_TUPLE:
         return eval_sequence(ctx, node, out);
     case IFN_JINJA_N_DICT:
         return eval_dict(ctx, node, out);
     case IFN_JINJA_N_GETATTR:
-        st = ifn_jinja_eval(ctx, node->a, &v);
-        return st == IFN_OK ? ifn_jinja_getattr(ctx, v, node->name, out) : st;
+        st = ifn_jinja_eval_expr(ctx, node->a, &v);
+        return st == IFN_OK ? ifn_jinja_access_getattr(ctx, v, node->name, out) : st;
     case IFN_JINJA_N_GETITEM:
-        st = ifn_jinja_eval(ctx, node->a, &v);
-        if (st == IFN_OK) st = ifn_jinja_eval(ctx, node->b, &key);
-        return st == IFN_OK ? ifn_jinja_getitem(ctx, v, key, out) : st;
+        st = ifn_jinja_eval_expr(ctx, node->a, &v);
+        if (st == IFN_OK) st = ifn_jinja_eval_expr(ctx, node->b, &key);
+        return st == IFN_OK ? ifn_jinja_access_getitem(ctx, v, key, out) : st;
     case IFN_JINJA_N_SLICE:
         return eval_slice(ctx, node, out);
     case IFN_JINJA_N_CALL:
         return eval_call(ctx, node, out);
     case IFN_JINJA_N_FILTER:
-        st = ifn_jinja_eval(ctx, node->a, &v);
+        st = ifn_jinja_eval_expr(ctx, node->a, &v);
         return st == IFN_OK ? run_filter(ctx, node, v, out) : st;
     case IFN_JINJA_N_TEST:
         return eval_test(ctx, node, out);
@@ -209,14 +220,14 @@ ifn_status ifn_jinja_eval(ifn_jinja_ctx *ctx, const ifn_jinja_node *node, ifn_ji
     case IFN_JINJA_N_BINARY:
         return eval_operator(ctx, node, out);
     case IFN_JINJA_N_COND:
-        st = ifn_jinja_eval(ctx, node->a, &v);
+        st = ifn_jinja_eval_expr(ctx, node->a, &v);
         if (st != IFN_OK) return st;
-        if (ifn_jinja_value_truthy(v)) return ifn_jinja_eval(ctx, node->b, out);
-        if (node->c) return ifn_jinja_eval(ctx, node->c, out);
+        if (ifn_jinja_value_truthy(v)) return ifn_jinja_eval_expr(ctx, node->b, out);
+        if (node->c) return ifn_jinja_eval_expr(ctx, node->c, out);
         *out = ifn_jinja_undefined(ifn_str_from_cstr(""));
         return IFN_OK;
     default:
         break;
     }
-    return ifn_jinja_error(ctx, "cannot evaluate this expression");
+    return ifn_jinja_interp_error(ctx, "cannot evaluate this expression");
 }

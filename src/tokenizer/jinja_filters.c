@@ -8,9 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/jinja_access.h"
+#include "tokenizer/jinja_filters_seq.h"
+#include "tokenizer/jinja_interp.h"
 #include "tokenizer/jinja_json.h"
 #include "tokenizer/jinja_methods.h"
+#include "tokenizer/jinja_strfmt.h"
 #include "tokenizer/jinja_strings.h"
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
 
 /* str(input) as a view (undefined gives ""). */
@@ -22,7 +27,7 @@ static ifn_status f_trim(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja
                          ifn_jinja_value *out) {
     ifn_str s = {"", 0}, chars = {"", 0};
     ifn_jinja_value c = {0};
-    int has = ifn_jinja_arg(args, 0, "chars", &c) && c.kind == IFN_JINJA_STRING;
+    int has = ifn_jinja_interp_arg(args, 0, "chars", &c) && c.kind == IFN_JINJA_STRING;
     if (has) chars = c.as.s;
     ifn_status st = input_str(ctx, in, &s);
     if (st == IFN_OK)
@@ -63,8 +68,8 @@ static ifn_status f_length(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jin
     (void)args;
     int64_t n = ifn_jinja_value_length(in);
     if (n < 0)
-        return ifn_jinja_error(ctx, "TypeError: object of type '%s' has no len()",
-                               ifn_jinja_value_type_name(in));
+        return ifn_jinja_interp_error(ctx, "TypeError: object of type '%s' has no len()",
+                                      ifn_jinja_value_type_name(in));
     *out = ifn_jinja_int(n);
     return IFN_OK;
 }
@@ -73,9 +78,9 @@ static ifn_status f_replace(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_ji
                             ifn_jinja_value *out) {
     ifn_jinja_value old, repl, count = ifn_jinja_none();
     ifn_str s = {"", 0}, old_s = {"", 0}, repl_s = {"", 0};
-    if (!ifn_jinja_arg(args, 0, "old", &old) || !ifn_jinja_arg(args, 1, "new", &repl))
-        return ifn_jinja_error(ctx, "TypeError: replace needs old and new");
-    ifn_jinja_arg(args, 2, "count", &count);
+    if (!ifn_jinja_interp_arg(args, 0, "old", &old) || !ifn_jinja_interp_arg(args, 1, "new", &repl))
+        return ifn_jinja_interp_error(ctx, "TypeError: replace needs old and new");
+    ifn_jinja_interp_arg(args, 2, "count", &count);
     ifn_status st = input_str(ctx, in, &s);
     if (st == IFN_OK) st = input_str(ctx, old, &old_s);
     if (st == IFN_OK) st = input_str(ctx, repl, &repl_s);
@@ -88,7 +93,7 @@ static ifn_status f_tojson(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jin
                            ifn_jinja_value *out) {
     ifn_jinja_json_options o = ifn_jinja_json_options_default();
     ifn_jinja_value indent = {0}, seps = {0}, sort = {0};
-    if (ifn_jinja_arg(args, 1, "indent", &indent) && indent.kind != IFN_JINJA_NONE) {
+    if (ifn_jinja_interp_arg(args, 1, "indent", &indent) && indent.kind != IFN_JINJA_NONE) {
         o.has_indent = 1;
         o.item_sep = ifn_str_from_cstr(",");
         if (indent.kind == IFN_JINJA_STRING) {
@@ -98,16 +103,21 @@ static ifn_status f_tojson(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jin
             o.indent.ptr = "                                                                ";
             o.indent.len = (size_t)n;
         } else {
-            return ifn_jinja_error(ctx, "TypeError: tojson indent must be an int or a string");
+            return ifn_jinja_interp_error(ctx,
+                                          "TypeError: tojson indent must be an int or a string");
         }
     }
-    if (ifn_jinja_arg(args, 2, "separators", &seps) && seps.kind == IFN_JINJA_LIST &&
+    if (ifn_jinja_interp_arg(args, 2, "separators", &seps) && seps.kind == IFN_JINJA_LIST &&
         seps.as.list->len == 2 && seps.as.list->items[0].kind == IFN_JINJA_STRING &&
         seps.as.list->items[1].kind == IFN_JINJA_STRING) {
         o.item_sep = seps.as.list->items[0].as.s;
         o.key_sep = seps.as.list->items[1].as.s;
     }
-    if (ifn_jinja_arg(args, 3, "sort_keys", &sort)) o.sort_keys = ifn_jinja_value_truthy(sort);
+    if (ifn_jinja_interp_arg(args, 3, "sort_keys", &sort))
+        o.sort_keys = ifn_jinja_value_truthy(sort);
+    ifn_jinja_value ascii = ifn_jinja_bool(0);
+    if (ifn_jinja_interp_arg(args, 0, "ensure_ascii", &ascii))
+        o.ensure_ascii = ifn_jinja_value_truthy(ascii);
     ifn_jinja_buf buf;
     ifn_jinja_text_init(&buf, ctx->arena, ctx->max_output_bytes);
     ifn_status st = ifn_jinja_json_dump(&buf, in, &o);
@@ -119,8 +129,8 @@ static ifn_status f_default(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_ji
                             ifn_jinja_value *out) {
     ifn_jinja_value dflt = ifn_jinja_string(ifn_str_from_cstr("")), boolean = ifn_jinja_bool(0);
     (void)ctx;
-    ifn_jinja_arg(args, 0, "default_value", &dflt);
-    ifn_jinja_arg(args, 1, "boolean", &boolean);
+    ifn_jinja_interp_arg(args, 0, "default_value", &dflt);
+    ifn_jinja_interp_arg(args, 1, "boolean", &boolean);
     int use_default = in.kind == IFN_JINJA_UNDEFINED ||
                       (ifn_jinja_value_truthy(boolean) && !ifn_jinja_value_truthy(in));
     *out = use_default ? dflt : in;
@@ -189,11 +199,11 @@ static int parse_float(ifn_str text, double *out) {
 static ifn_status f_int(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_args *args,
                         ifn_jinja_value *out) {
     ifn_jinja_value dflt = ifn_jinja_int(0), base = ifn_jinja_int(10);
-    ifn_jinja_arg(args, 0, "default", &dflt);
-    ifn_jinja_arg(args, 1, "base", &base);
+    if (in.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, in);
+    ifn_jinja_interp_arg(args, 0, "default", &dflt);
+    ifn_jinja_interp_arg(args, 1, "base", &base);
     int64_t i;
     double f;
-    (void)ctx;
     if (in.kind == IFN_JINJA_INT || in.kind == IFN_JINJA_BOOL)
         *out = ifn_jinja_int(ifn_jinja_as_int(in));
     else if (in.kind == IFN_JINJA_FLOAT && isfinite(in.as.f) && fabs(in.as.f) < 9.2e18)
@@ -212,8 +222,8 @@ static ifn_status f_float(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinj
                           ifn_jinja_value *out) {
     ifn_jinja_value dflt = ifn_jinja_float(0.0);
     double f;
-    (void)ctx;
-    ifn_jinja_arg(args, 0, "default", &dflt);
+    if (in.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, in);
+    ifn_jinja_interp_arg(args, 0, "default", &dflt);
     if (ifn_jinja_is_number(in))
         *out = ifn_jinja_float(ifn_jinja_as_float(in));
     else if (in.kind == IFN_JINJA_STRING && parse_float(in.as.s, &f))
@@ -231,8 +241,8 @@ static ifn_status f_abs(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_
     else if (ifn_jinja_is_number(in) && ifn_jinja_as_int(in) != INT64_MIN)
         *out = ifn_jinja_int(llabs(ifn_jinja_as_int(in)));
     else
-        return ifn_jinja_error(ctx, "TypeError: bad operand type for abs(): '%s'",
-                               ifn_jinja_value_type_name(in));
+        return ifn_jinja_interp_error(ctx, "TypeError: bad operand type for abs(): '%s'",
+                                      ifn_jinja_value_type_name(in));
     return IFN_OK;
 }
 
@@ -241,11 +251,11 @@ static ifn_status f_abs(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_
 static ifn_status f_round(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_args *args,
                           ifn_jinja_value *out) {
     ifn_jinja_value prec = ifn_jinja_int(0), method = ifn_jinja_string(ifn_str_from_cstr("common"));
-    ifn_jinja_arg(args, 0, "precision", &prec);
-    ifn_jinja_arg(args, 1, "method", &method);
+    ifn_jinja_interp_arg(args, 0, "precision", &prec);
+    ifn_jinja_interp_arg(args, 1, "method", &method);
     if (!ifn_jinja_is_number(in))
-        return ifn_jinja_error(ctx, "TypeError: type %s doesn't define __round__ method",
-                               ifn_jinja_value_type_name(in));
+        return ifn_jinja_interp_error(ctx, "TypeError: type %s doesn't define __round__ method",
+                                      ifn_jinja_value_type_name(in));
     int is_common = method.kind == IFN_JINJA_STRING && ifn_str_eq_cstr(method.as.s, "common");
     if (in.kind != IFN_JINJA_FLOAT && is_common) {
         *out = ifn_jinja_int(ifn_jinja_as_int(in));
@@ -263,7 +273,7 @@ static ifn_status f_round(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinj
     } else if (method.kind == IFN_JINJA_STRING && ifn_str_eq_cstr(method.as.s, "floor")) {
         r = floor(f * scale) / scale;
     } else {
-        return ifn_jinja_error(ctx, "TypeError: method must be common, ceil or floor");
+        return ifn_jinja_interp_error(ctx, "TypeError: method must be common, ceil or floor");
     }
     *out = ifn_jinja_float(r);
     return IFN_OK;
@@ -313,9 +323,9 @@ static ifn_status f_forceescape(ifn_jinja_ctx *c, ifn_jinja_value in, const ifn_
 static ifn_status f_indent(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_args *args,
                            ifn_jinja_value *out) {
     ifn_jinja_value width = ifn_jinja_int(4), first = ifn_jinja_bool(0), blank = ifn_jinja_bool(0);
-    ifn_jinja_arg(args, 0, "width", &width);
-    ifn_jinja_arg(args, 1, "first", &first);
-    ifn_jinja_arg(args, 2, "blank", &blank);
+    ifn_jinja_interp_arg(args, 0, "width", &width);
+    ifn_jinja_interp_arg(args, 1, "first", &first);
+    ifn_jinja_interp_arg(args, 2, "blank", &blank);
     ifn_str pad = {"", 0}, s;
     static const char spaces[] = "                                                                ";
     if (width.kind == IFN_JINJA_STRING)
@@ -325,6 +335,9 @@ static ifn_status f_indent(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jin
                                              : width.as.i > 64 ? 64
                                                                : width.as.i);
     ifn_jinja_value lines_v = {0};
+    if (in.kind != IFN_JINJA_STRING) /* Jinja2 appends "\n" to the value itself */
+        return ifn_jinja_interp_error(ctx, "TypeError: indent needs a string, not %s",
+                                      ifn_jinja_value_type_name(in));
     ifn_status st = input_str(ctx, in, &s);
     if (st == IFN_OK) st = ifn_jinja_strings_splitlines(ctx, s, &lines_v);
     if (st != IFN_OK) return st;
@@ -368,7 +381,7 @@ static ifn_status f_wordcount(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_
 static ifn_status f_center(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_args *args,
                            ifn_jinja_value *out) {
     ifn_jinja_value width = ifn_jinja_int(80);
-    ifn_jinja_arg(args, 0, "width", &width);
+    ifn_jinja_interp_arg(args, 0, "width", &width);
     ifn_str s = {"", 0};
     ifn_status st = input_str(ctx, in, &s);
     if (st != IFN_OK) return st;
@@ -395,21 +408,21 @@ static ifn_status f_format(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jin
     if (!tuple) return IFN_E_NOMEM;
     for (int32_t i = 0; i < args->n_pos; i++)
         tuple->items[tuple->len++] = args->pos[i];
-    return ifn_jinja_methods_percent(ctx, s, ifn_jinja_list_value(tuple), out);
+    return ifn_jinja_strfmt_percent(ctx, s, ifn_jinja_list_value(tuple), out);
 }
 
 static ifn_status f_attr(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_jinja_args *args,
                          ifn_jinja_value *out) {
     ifn_jinja_value name = {0};
-    if (!ifn_jinja_arg(args, 0, "name", &name) || name.kind != IFN_JINJA_STRING)
-        return ifn_jinja_error(ctx, "TypeError: attr needs an attribute name");
+    if (!ifn_jinja_interp_arg(args, 0, "name", &name) || name.kind != IFN_JINJA_STRING)
+        return ifn_jinja_interp_error(ctx, "TypeError: attr needs an attribute name");
     if (in.kind != IFN_JINJA_DICT || in.as.dict->is_namespace)
-        return ifn_jinja_getattr(ctx, in, name.as.s, out);
+        return ifn_jinja_access_getattr(ctx, in, name.as.s, out);
     int found = 0; /* attr() never falls back to dict items */
     ifn_status st = ifn_jinja_methods_getattr(ctx, in, name.as.s, &found, out);
     if (st == IFN_OK && !found)
-        st = ifn_jinja_make_undefined(ctx, out, "'dict object' has no attribute '%.*s'",
-                                      (int)name.as.s.len, name.as.s.ptr);
+        st = ifn_jinja_interp_make_undefined(ctx, out, "'dict object' has no attribute '%.*s'",
+                                             (int)name.as.s.len, name.as.s.ptr);
     return st;
 }
 
@@ -418,19 +431,29 @@ static ifn_status f_truncate(ifn_jinja_ctx *ctx, ifn_jinja_value in, const ifn_j
                              ifn_jinja_value *out) {
     ifn_jinja_value length = ifn_jinja_int(255), killwords = ifn_jinja_bool(0);
     ifn_jinja_value end = ifn_jinja_string(ifn_str_from_cstr("...")), leeway = ifn_jinja_int(5);
-    ifn_jinja_arg(args, 0, "length", &length);
-    ifn_jinja_arg(args, 1, "killwords", &killwords);
-    ifn_jinja_arg(args, 2, "end", &end);
-    ifn_jinja_arg(args, 3, "leeway", &leeway);
+    ifn_jinja_interp_arg(args, 0, "length", &length);
+    ifn_jinja_interp_arg(args, 1, "killwords", &killwords);
+    ifn_jinja_interp_arg(args, 2, "end", &end);
+    ifn_jinja_interp_arg(args, 3, "leeway", &leeway);
     ifn_str s = {"", 0}, e = {"", 0};
+    if (in.kind != IFN_JINJA_STRING) { /* Jinja2 measures the value itself */
+        int64_t n = ifn_jinja_value_length(in);
+        if (n < 0 || in.kind == IFN_JINJA_UNDEFINED)
+            return ifn_jinja_interp_error(ctx, "TypeError: object of type '%s' has no len()",
+                                          ifn_jinja_value_type_name(in));
+        if (n <= ifn_jinja_as_int(length) + ifn_jinja_as_int(leeway)) {
+            *out = in;
+            return IFN_OK;
+        }
+    }
     ifn_status st = input_str(ctx, in, &s);
     if (st == IFN_OK) st = input_str(ctx, end, &e);
     if (st != IFN_OK) return st;
     int64_t n = ifn_jinja_value_cp_count(s), n_end = ifn_jinja_value_cp_count(e);
     int64_t len = ifn_jinja_as_int(length);
     if (len < n_end || ifn_jinja_as_int(leeway) < 0)
-        return ifn_jinja_error(ctx, "AssertionError: expected length >= %lld, got %lld",
-                               (long long)n_end, (long long)len);
+        return ifn_jinja_interp_error(ctx, "AssertionError: expected length >= %lld, got %lld",
+                                      (long long)n_end, (long long)len);
     if (n <= len + ifn_jinja_as_int(leeway)) {
         *out = ifn_jinja_string(s);
         return IFN_OK;
@@ -458,49 +481,58 @@ static const struct {
 } g_filters[] = {
     {"abs", f_abs},
     {"attr", f_attr},
-    {"batch", ifn_jinja_filters_batch},
+    {"batch", ifn_jinja_filters_seq_batch},
     {"capitalize", f_capitalize},
     {"center", f_center},
     {"count", f_length},
     {"d", f_default},
     {"default", f_default},
-    {"dictsort", ifn_jinja_filters_dictsort},
+    {"dictsort", ifn_jinja_filters_seq_dictsort},
     {"e", f_escape},
     {"escape", f_escape},
-    {"first", ifn_jinja_filters_first},
+    {"first", ifn_jinja_filters_seq_first},
     {"float", f_float},
     {"forceescape", f_forceescape},
     {"format", f_format},
     {"indent", f_indent},
     {"int", f_int},
-    {"items", ifn_jinja_filters_items},
-    {"join", ifn_jinja_filters_join},
-    {"last", ifn_jinja_filters_last},
+    {"items", ifn_jinja_filters_seq_items},
+    {"join", ifn_jinja_filters_seq_join},
+    {"last", ifn_jinja_filters_seq_last},
     {"length", f_length},
-    {"list", ifn_jinja_filters_list},
+    {"list", ifn_jinja_filters_seq_list},
     {"lower", f_lower},
-    {"map", ifn_jinja_filters_map},
-    {"max", ifn_jinja_filters_max},
-    {"min", ifn_jinja_filters_min},
-    {"reject", ifn_jinja_filters_reject},
-    {"rejectattr", ifn_jinja_filters_rejectattr},
+    {"map", ifn_jinja_filters_seq_map},
+    {"max", ifn_jinja_filters_seq_max},
+    {"min", ifn_jinja_filters_seq_min},
+    {"reject", ifn_jinja_filters_seq_reject},
+    {"rejectattr", ifn_jinja_filters_seq_rejectattr},
     {"replace", f_replace},
-    {"reverse", ifn_jinja_filters_reverse},
+    {"reverse", ifn_jinja_filters_seq_reverse},
     {"round", f_round},
     {"safe", f_safe},
-    {"select", ifn_jinja_filters_select},
-    {"selectattr", ifn_jinja_filters_selectattr},
-    {"sort", ifn_jinja_filters_sort},
+    {"select", ifn_jinja_filters_seq_select},
+    {"selectattr", ifn_jinja_filters_seq_selectattr},
+    {"sort", ifn_jinja_filters_seq_sort},
     {"string", f_string},
-    {"sum", ifn_jinja_filters_sum},
+    {"sum", ifn_jinja_filters_seq_sum},
     {"title", f_title},
     {"tojson", f_tojson},
     {"trim", f_trim},
     {"truncate", f_truncate},
-    {"unique", ifn_jinja_filters_unique},
+    {"unique", ifn_jinja_filters_seq_unique},
     {"upper", f_upper},
     {"wordcount", f_wordcount},
 };
+
+int ifn_jinja_filters_keep_markup(ifn_jinja_filter_fn fn) {
+    /* These call Markup's own str methods in Jinja2, which return Markup again. */
+    static const ifn_jinja_filter_fn keep[] = {f_upper, f_lower,  f_title,  f_capitalize,
+                                               f_trim,  f_indent, f_center, f_string};
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (keep[i] == fn) return 1;
+    return 0;
+}
 
 ifn_jinja_filter_fn ifn_jinja_filters_find(ifn_str name) {
     for (size_t i = 0; i < sizeof g_filters / sizeof g_filters[0]; i++)

@@ -8,42 +8,8 @@
 /* The filter called `name`, or NULL. Cannot fail. */
 ifn_jinja_filter_fn ifn_jinja_filters_find(ifn_str name);
 
-/* Sequence filters live in jinja_filters_seq.c; the table in jinja_filters.c lists them. */
-ifn_status ifn_jinja_filters_first(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_last(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_join(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_list(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_items(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_dictsort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                      const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_map(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_select(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_reject(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_selectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                        const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_rejectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                        const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_reverse(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                     const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_sort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_unique(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_min(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_max(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_sum(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out);
-ifn_status ifn_jinja_filters_batch(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out);
+/* 1 if the filter gives a Markup (safe) result for a Markup input, as Jinja2's string filters
+ * do. Cannot fail. */
+int ifn_jinja_filters_keep_markup(ifn_jinja_filter_fn fn);
 
 #endif

@@ -2,19 +2,23 @@
  * reverse, sort, unique, min, max, sum, batch. Like Jinja2, map/select/reject/items/reverse
  * give generators: iterable and printable as such, but tojson refuses them. Sorting is a
  * stable merge sort; string keys compare case-insensitively unless case_sensitive=True. */
-#include "tokenizer/jinja_filters.h"
+#include "tokenizer/jinja_filters_seq.h"
 
 #include <string.h>
 
+#include "tokenizer/jinja_access.h"
+#include "tokenizer/jinja_filters.h"
 #include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_ops.h"
 #include "tokenizer/jinja_strings.h"
 #include "tokenizer/jinja_tests.h"
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
 static ifn_status items_of(ifn_jinja_ctx *ctx, ifn_jinja_value v, ifn_jinja_list **out) {
-    return ifn_jinja_iterate(ctx, v, out);
+    return ifn_jinja_access_iterate(ctx, v, out);
 }
 
 static ifn_jinja_list *new_list(ifn_jinja_ctx *ctx, int64_t cap, ifn_jinja_seq_kind kind) {
@@ -38,7 +42,7 @@ static ifn_status attr_path(ifn_jinja_ctx *ctx, ifn_jinja_value item, ifn_str pa
             index = index * 10 + (part.ptr[i] - '0');
         }
         ifn_jinja_value key = is_index ? ifn_jinja_int(index) : ifn_jinja_string(part);
-        st = ifn_jinja_getitem(ctx, *out, key, out);
+        st = ifn_jinja_access_getitem(ctx, *out, key, out);
         start = end + 1;
     }
     return st;
@@ -58,12 +62,13 @@ static ifn_status sort_key(ifn_jinja_ctx *ctx, ifn_jinja_value item, const ifn_j
 
 static int opt_flag(const ifn_jinja_args *args, int32_t index, const char *name) {
     ifn_jinja_value v = {0};
-    return ifn_jinja_arg(args, index, name, &v) && ifn_jinja_value_truthy(v);
+    return ifn_jinja_interp_arg(args, index, name, &v) && ifn_jinja_value_truthy(v);
 }
 
 static const ifn_jinja_value *opt_attr(const ifn_jinja_args *args, int32_t index, const char *name,
                                        ifn_jinja_value *slot) {
-    return ifn_jinja_arg(args, index, name, slot) && slot->kind == IFN_JINJA_STRING ? slot : NULL;
+    return ifn_jinja_interp_arg(args, index, name, slot) && slot->kind == IFN_JINJA_STRING ? slot
+                                                                                           : NULL;
 }
 
 /* ---- first, last, join, list, items ------------------------------------------------------ */
@@ -74,28 +79,28 @@ static ifn_status first_or_last(ifn_jinja_ctx *ctx, ifn_jinja_value in, int last
     ifn_status st = items_of(ctx, in, &items);
     if (st != IFN_OK) return st;
     if (items->len == 0)
-        return ifn_jinja_make_undefined(ctx, out, "No %s item, sequence was empty.",
-                                        last ? "last" : "first");
+        return ifn_jinja_interp_make_undefined(ctx, out, "No %s item, sequence was empty.",
+                                               last ? "last" : "first");
     *out = items->items[last ? items->len - 1 : 0];
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_filters_first(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_first(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                       const ifn_jinja_args *args, ifn_jinja_value *out) {
     (void)args;
     return first_or_last(ctx, input, 0, out);
 }
 
-ifn_status ifn_jinja_filters_last(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_last(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                      const ifn_jinja_args *args, ifn_jinja_value *out) {
     (void)args;
     return first_or_last(ctx, input, 1, out);
 }
 
-ifn_status ifn_jinja_filters_join(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_join(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                      const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value sep = ifn_jinja_string(ifn_str_from_cstr("")), slot;
-    ifn_jinja_arg(args, 0, "d", &sep);
+    ifn_jinja_interp_arg(args, 0, "d", &sep);
     const ifn_jinja_value *attr = opt_attr(args, 1, "attribute", &slot);
     ifn_jinja_list *items = NULL;
     ifn_str sep_s = {"", 0};
@@ -111,8 +116,8 @@ ifn_status ifn_jinja_filters_join(ifn_jinja_ctx *ctx, ifn_jinja_value input,
     return st == IFN_OK ? ifn_jinja_strings_join(ctx, sep_s, items, 0, out) : st;
 }
 
-ifn_status ifn_jinja_filters_list(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_list(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                      const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_list *items = NULL;
     (void)args;
     ifn_status st = items_of(ctx, input, &items);
@@ -142,8 +147,8 @@ static ifn_status dict_pairs(ifn_jinja_ctx *ctx, const ifn_jinja_dict *d, ifn_ji
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_filters_items(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_items(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                       const ifn_jinja_args *args, ifn_jinja_value *out) {
     (void)args;
     ifn_jinja_list *list = NULL;
     if (input.kind == IFN_JINJA_UNDEFINED) {
@@ -153,7 +158,7 @@ ifn_status ifn_jinja_filters_items(ifn_jinja_ctx *ctx, ifn_jinja_value input,
         ifn_status st = dict_pairs(ctx, input.as.dict, IFN_JINJA_SEQ_GENERATOR, &list);
         if (st != IFN_OK) return st;
     } else {
-        return ifn_jinja_error(ctx, "TypeError: Can only get item pairs from a mapping.");
+        return ifn_jinja_interp_error(ctx, "TypeError: Can only get item pairs from a mapping.");
     }
     *out = ifn_jinja_list_value(list);
     return IFN_OK;
@@ -219,8 +224,8 @@ static ifn_status sorted_list(ifn_jinja_ctx *ctx, const ifn_jinja_list *items,
     return st;
 }
 
-ifn_status ifn_jinja_filters_sort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                  const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_sort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                      const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value slot = {0};
     ifn_jinja_list *items = NULL;
     ifn_status st = items_of(ctx, input, &items);
@@ -230,12 +235,12 @@ ifn_status ifn_jinja_filters_sort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
 }
 
 /* dictsort(case_sensitive=False, by='key', reverse=False): sorted (key, value) pairs. */
-ifn_status ifn_jinja_filters_dictsort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                      const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_dictsort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                          const ifn_jinja_args *args, ifn_jinja_value *out) {
     if (input.kind != IFN_JINJA_DICT || input.as.dict->is_namespace)
-        return ifn_jinja_error(ctx, "TypeError: dictsort needs a mapping");
+        return ifn_jinja_interp_error(ctx, "TypeError: dictsort needs a mapping");
     ifn_jinja_value by = ifn_jinja_string(ifn_str_from_cstr("key"));
-    ifn_jinja_arg(args, 1, "by", &by);
+    ifn_jinja_interp_arg(args, 1, "by", &by);
     int by_value = by.kind == IFN_JINJA_STRING && ifn_str_eq_cstr(by.as.s, "value");
     ifn_jinja_value attr = ifn_jinja_string(ifn_str_from_cstr(by_value ? "1" : "0"));
     ifn_jinja_list *pairs = NULL;
@@ -245,8 +250,8 @@ ifn_status ifn_jinja_filters_dictsort(ifn_jinja_ctx *ctx, ifn_jinja_value input,
                        opt_flag(args, 2, "reverse"), out);
 }
 
-ifn_status ifn_jinja_filters_unique(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_unique(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                        const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value slot = {0};
     const ifn_jinja_value *attr = opt_attr(args, 1, "attribute", &slot);
     int case_sensitive = opt_flag(args, 0, "case_sensitive");
@@ -280,7 +285,7 @@ static ifn_status min_max(ifn_jinja_ctx *ctx, ifn_jinja_value input, const ifn_j
     ifn_status st = items_of(ctx, input, &items);
     if (st != IFN_OK) return st;
     if (items->len == 0)
-        return ifn_jinja_make_undefined(ctx, out, "No aggregated item, sequence was empty.");
+        return ifn_jinja_interp_make_undefined(ctx, out, "No aggregated item, sequence was empty.");
     keyed best = {.item = items->items[0]};
     st = sort_key(ctx, best.item, attr, case_sensitive, &best.key);
     for (int64_t i = 1; i < items->len && st == IFN_OK; i++) {
@@ -295,23 +300,23 @@ static ifn_status min_max(ifn_jinja_ctx *ctx, ifn_jinja_value input, const ifn_j
     return st;
 }
 
-ifn_status ifn_jinja_filters_min(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_min(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                     const ifn_jinja_args *args, ifn_jinja_value *out) {
     return min_max(ctx, input, args, 0, out);
 }
 
-ifn_status ifn_jinja_filters_max(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_max(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                     const ifn_jinja_args *args, ifn_jinja_value *out) {
     return min_max(ctx, input, args, 1, out);
 }
 
 /* ---- sum, reverse, batch ----------------------------------------------------------------- */
 
-ifn_status ifn_jinja_filters_sum(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_sum(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                     const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value slot, total = ifn_jinja_int(0);
     const ifn_jinja_value *attr = opt_attr(args, 0, "attribute", &slot);
-    ifn_jinja_arg(args, 1, "start", &total);
+    ifn_jinja_interp_arg(args, 1, "start", &total);
     ifn_jinja_list *items = NULL;
     ifn_status st = items_of(ctx, input, &items);
     for (int64_t i = 0; i < (items ? items->len : 0) && st == IFN_OK; i++) {
@@ -323,12 +328,12 @@ ifn_status ifn_jinja_filters_sum(ifn_jinja_ctx *ctx, ifn_jinja_value input,
     return st;
 }
 
-ifn_status ifn_jinja_filters_reverse(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                     const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_reverse(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                         const ifn_jinja_args *args, ifn_jinja_value *out) {
     (void)args;
     if (input.kind == IFN_JINJA_STRING) {
         ifn_jinja_value none = ifn_jinja_none();
-        return ifn_jinja_slice(ctx, input, none, none, ifn_jinja_int(-1), out);
+        return ifn_jinja_access_slice(ctx, input, none, none, ifn_jinja_int(-1), out);
     }
     ifn_jinja_list *items = NULL;
     ifn_status st = items_of(ctx, input, &items);
@@ -341,13 +346,13 @@ ifn_status ifn_jinja_filters_reverse(ifn_jinja_ctx *ctx, ifn_jinja_value input,
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_filters_batch(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                   const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_batch(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                       const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value count = {0}, fill = {0};
-    int has_fill = ifn_jinja_arg(args, 1, "fill_with", &fill) && fill.kind != IFN_JINJA_NONE;
-    if (!ifn_jinja_arg(args, 0, "linecount", &count) || count.kind != IFN_JINJA_INT ||
+    int has_fill = ifn_jinja_interp_arg(args, 1, "fill_with", &fill) && fill.kind != IFN_JINJA_NONE;
+    if (!ifn_jinja_interp_arg(args, 0, "linecount", &count) || count.kind != IFN_JINJA_INT ||
         count.as.i <= 0)
-        return ifn_jinja_error(ctx, "TypeError: batch needs a positive line count");
+        return ifn_jinja_interp_error(ctx, "TypeError: batch needs a positive line count");
     ifn_jinja_list *items = NULL;
     ifn_status st = items_of(ctx, input, &items);
     if (st != IFN_OK) return st;
@@ -389,18 +394,18 @@ static ifn_jinja_args args_from(const ifn_jinja_args *args, int32_t first) {
 }
 
 /* map(attribute='a.b', default=x) or map('filter', args...). */
-ifn_status ifn_jinja_filters_map(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                 const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_map(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                     const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value slot = {0}, dflt = {0}, name = {0};
     const ifn_jinja_value *attr = opt_attr(args, -1, "attribute", &slot);
-    int has_default = ifn_jinja_arg(args, -1, "default", &dflt);
+    int has_default = ifn_jinja_interp_arg(args, -1, "default", &dflt);
     ifn_jinja_filter_fn filter = NULL;
     if (!attr) {
-        if (!ifn_jinja_arg(args, 0, NULL, &name) || name.kind != IFN_JINJA_STRING)
-            return ifn_jinja_error(ctx, "TypeError: map needs a filter name or attribute=");
+        if (!ifn_jinja_interp_arg(args, 0, NULL, &name) || name.kind != IFN_JINJA_STRING)
+            return ifn_jinja_interp_error(ctx, "TypeError: map needs a filter name or attribute=");
         if (!(filter = ifn_jinja_filters_find(name.as.s)))
-            return ifn_jinja_error(ctx, "no filter named '%.*s'", (int)name.as.s.len,
-                                   name.as.s.ptr);
+            return ifn_jinja_interp_error(ctx, "no filter named '%.*s'", (int)name.as.s.len,
+                                          name.as.s.ptr);
     }
     ifn_jinja_args rest = args_from(args, 1);
     rest.n_kw = 0;
@@ -427,14 +432,14 @@ ifn_status ifn_jinja_filters_map(ifn_jinja_ctx *ctx, ifn_jinja_value input,
 static ifn_status select_impl(ifn_jinja_ctx *ctx, ifn_jinja_value input, const ifn_jinja_args *args,
                               int by_attr, int keep, ifn_jinja_value *out) {
     ifn_jinja_value attr = {0}, name = {0};
-    if (by_attr && (!ifn_jinja_arg(args, 0, NULL, &attr) || attr.kind != IFN_JINJA_STRING))
-        return ifn_jinja_error(ctx, "TypeError: selectattr needs an attribute name");
+    if (by_attr && (!ifn_jinja_interp_arg(args, 0, NULL, &attr) || attr.kind != IFN_JINJA_STRING))
+        return ifn_jinja_interp_error(ctx, "TypeError: selectattr needs an attribute name");
     ifn_jinja_test_fn test = NULL;
-    if (ifn_jinja_arg(args, by_attr, NULL, &name)) {
+    if (ifn_jinja_interp_arg(args, by_attr, NULL, &name)) {
         if (name.kind != IFN_JINJA_STRING || !(test = ifn_jinja_tests_find(name.as.s)))
-            return ifn_jinja_error(ctx, "no test named '%.*s'",
-                                   name.kind == IFN_JINJA_STRING ? (int)name.as.s.len : 1,
-                                   name.kind == IFN_JINJA_STRING ? name.as.s.ptr : "?");
+            return ifn_jinja_interp_error(ctx, "no test named '%.*s'",
+                                          name.kind == IFN_JINJA_STRING ? (int)name.as.s.len : 1,
+                                          name.kind == IFN_JINJA_STRING ? name.as.s.ptr : "?");
     }
     ifn_jinja_args rest = args_from(args, by_attr + 1);
     ifn_jinja_list *items = NULL;
@@ -456,22 +461,22 @@ static ifn_status select_impl(ifn_jinja_ctx *ctx, ifn_jinja_value input, const i
     return st;
 }
 
-ifn_status ifn_jinja_filters_select(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_select(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                        const ifn_jinja_args *args, ifn_jinja_value *out) {
     return select_impl(ctx, input, args, 0, 1, out);
 }
 
-ifn_status ifn_jinja_filters_reject(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                    const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_reject(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                        const ifn_jinja_args *args, ifn_jinja_value *out) {
     return select_impl(ctx, input, args, 0, 0, out);
 }
 
-ifn_status ifn_jinja_filters_selectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                        const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_selectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                            const ifn_jinja_args *args, ifn_jinja_value *out) {
     return select_impl(ctx, input, args, 1, 1, out);
 }
 
-ifn_status ifn_jinja_filters_rejectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
-                                        const ifn_jinja_args *args, ifn_jinja_value *out) {
+ifn_status ifn_jinja_filters_seq_rejectattr(ifn_jinja_ctx *ctx, ifn_jinja_value input,
+                                            const ifn_jinja_args *args, ifn_jinja_value *out) {
     return select_impl(ctx, input, args, 1, 0, out);
 }

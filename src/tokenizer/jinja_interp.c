@@ -9,7 +9,7 @@
 #include "tokenizer/jinja_globals.h"
 #include "util/status.h"
 
-ifn_status ifn_jinja_error(ifn_jinja_ctx *ctx, const char *fmt, ...) {
+ifn_status ifn_jinja_interp_error(ifn_jinja_ctx *ctx, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
@@ -19,14 +19,14 @@ ifn_status ifn_jinja_error(ifn_jinja_ctx *ctx, const char *fmt, ...) {
     return ifn_fail(IFN_E_INVALID, "%s", msg);
 }
 
-ifn_status ifn_jinja_error_undefined(ifn_jinja_ctx *ctx, ifn_jinja_value undefined) {
+ifn_status ifn_jinja_interp_undefined_error(ifn_jinja_ctx *ctx, ifn_jinja_value undefined) {
     ifn_str m = undefined.as.s;
-    if (m.len == 0) return ifn_jinja_error(ctx, "value is undefined");
-    return ifn_jinja_error(ctx, "%.*s", (int)m.len, m.ptr);
+    if (m.len == 0) return ifn_jinja_interp_error(ctx, "value is undefined");
+    return ifn_jinja_interp_error(ctx, "%.*s", (int)m.len, m.ptr);
 }
 
-ifn_status ifn_jinja_make_undefined(ifn_jinja_ctx *ctx, ifn_jinja_value *out, const char *fmt,
-                                    ...) {
+ifn_status ifn_jinja_interp_make_undefined(ifn_jinja_ctx *ctx, ifn_jinja_value *out,
+                                           const char *fmt, ...) {
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -41,8 +41,8 @@ ifn_status ifn_jinja_make_undefined(ifn_jinja_ctx *ctx, ifn_jinja_value *out, co
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_new_string(ifn_jinja_ctx *ctx, const char *s, size_t len,
-                                ifn_jinja_value *out) {
+ifn_status ifn_jinja_interp_new_string(ifn_jinja_ctx *ctx, const char *s, size_t len,
+                                       ifn_jinja_value *out) {
     char *copy = ifn_jinja_arena_strdup(ctx->arena, s, len);
     if (!copy) return IFN_E_NOMEM;
     ifn_str view = {copy, len};
@@ -52,8 +52,8 @@ ifn_status ifn_jinja_new_string(ifn_jinja_ctx *ctx, const char *s, size_t len,
 
 /* ---- scopes ------------------------------------------------------------------------------ */
 
-ifn_status ifn_jinja_push_frame(ifn_jinja_ctx *ctx, ifn_jinja_frame *parent,
-                                ifn_jinja_frame **out) {
+ifn_status ifn_jinja_interp_push_frame(ifn_jinja_ctx *ctx, ifn_jinja_frame *parent,
+                                       ifn_jinja_frame **out) {
     ifn_jinja_frame *f = ifn_jinja_arena_alloc(ctx->arena, sizeof *f);
     if (!f) return IFN_E_NOMEM;
     f->parent = parent;
@@ -61,14 +61,14 @@ ifn_status ifn_jinja_push_frame(ifn_jinja_ctx *ctx, ifn_jinja_frame *parent,
     return IFN_OK;
 }
 
-ifn_status ifn_jinja_frame_set(ifn_jinja_ctx *ctx, ifn_jinja_frame *frame, ifn_str name,
-                               ifn_jinja_value value) {
+ifn_status ifn_jinja_interp_set_var(ifn_jinja_ctx *ctx, ifn_jinja_frame *frame, ifn_str name,
+                                    ifn_jinja_value value) {
     if (!frame->vars && !(frame->vars = ifn_jinja_value_new_dict(ctx->arena, 4)))
         return IFN_E_NOMEM;
     return ifn_jinja_value_dict_set(ctx->arena, frame->vars, ifn_jinja_string(name), value);
 }
 
-ifn_status ifn_jinja_lookup(ifn_jinja_ctx *ctx, ifn_str name, ifn_jinja_value *out) {
+ifn_status ifn_jinja_interp_lookup(ifn_jinja_ctx *ctx, ifn_str name, ifn_jinja_value *out) {
     for (const ifn_jinja_frame *f = ctx->frame; f; f = f->parent)
         if (f->vars && ifn_jinja_value_dict_get_str(f->vars, name, out)) return IFN_OK;
     ifn_jinja_builtin_fn fn;
@@ -81,11 +81,12 @@ ifn_status ifn_jinja_lookup(ifn_jinja_ctx *ctx, ifn_str name, ifn_jinja_value *o
         *out = ifn_jinja_func_value(func);
         return IFN_OK;
     }
-    return ifn_jinja_make_undefined(ctx, out, "'%.*s' is undefined", (int)name.len, name.ptr);
+    return ifn_jinja_interp_make_undefined(ctx, out, "'%.*s' is undefined", (int)name.len,
+                                           name.ptr);
 }
 
-int ifn_jinja_arg(const ifn_jinja_args *args, int32_t index, const char *name,
-                  ifn_jinja_value *out) {
+int ifn_jinja_interp_arg(const ifn_jinja_args *args, int32_t index, const char *name,
+                         ifn_jinja_value *out) {
     if (index >= 0 && index < args->n_pos) {
         *out = args->pos[index];
         return 1;

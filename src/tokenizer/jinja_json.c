@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
+#include "util/utf8.h"
 
 #define MAX_JSON_DEPTH 512
 
@@ -110,29 +112,32 @@ static ifn_status append_view(ifn_jinja_buf *buf, ifn_str s) {
     return ifn_jinja_text_append(buf, s.ptr, s.len);
 }
 
-static ifn_status dump_string(ifn_jinja_buf *buf, ifn_str s) {
+/* The JSON escape for the byte (or, with ensure_ascii, the code point) at s[*i] into esc;
+ * returns its length (0: copy the byte as is) and moves *i to the last byte consumed. */
+static int escape_at(ifn_str s, size_t *i, int ensure_ascii, char *esc, size_t cap) {
+    unsigned char c = (unsigned char)s.ptr[*i];
+    static const char simple_from[] = "\"\\\n\r\t\b\f", simple_to[] = "\"\\nrtbf";
+    const char *hit = c ? memchr(simple_from, c, sizeof simple_from - 1) : NULL;
+    if (hit) return snprintf(esc, cap, "\\%c", simple_to[hit - simple_from]);
+    if (c < 0x20 || (c == 0x7f && ensure_ascii)) return snprintf(esc, cap, "\\u%04x", c);
+    if (c < 0x80 || !ensure_ascii) return 0;
+    uint32_t cp = c;
+    int n = ifn_utf8_decode(s.ptr + *i, s.len - *i, &cp);
+    if (n > 1) *i += (size_t)n - 1;
+    if (cp < 0x10000) return snprintf(esc, cap, "\\u%04x", cp);
+    cp -= 0x10000; /* a UTF-16 surrogate pair, as Python writes it */
+    return snprintf(esc, cap, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+}
+
+static ifn_status dump_string(ifn_jinja_buf *buf, ifn_str s, int ensure_ascii) {
     ifn_status st = ifn_jinja_text_append(buf, "\"", 1);
     size_t run = 0;
     for (size_t i = 0; i < s.len && st == IFN_OK; i++) {
-        unsigned char c = (unsigned char)s.ptr[i];
-        char esc[8];
-        int n = 0;
-        if (c == '"' || c == '\\')
-            n = snprintf(esc, sizeof esc, "\\%c", c);
-        else if (c == '\n')
-            n = snprintf(esc, sizeof esc, "\\n");
-        else if (c == '\r')
-            n = snprintf(esc, sizeof esc, "\\r");
-        else if (c == '\t')
-            n = snprintf(esc, sizeof esc, "\\t");
-        else if (c == '\b')
-            n = snprintf(esc, sizeof esc, "\\b");
-        else if (c == '\f')
-            n = snprintf(esc, sizeof esc, "\\f");
-        else if (c < 0x20)
-            n = snprintf(esc, sizeof esc, "\\u%04x", c);
+        char esc[16];
+        size_t at = i;
+        int n = escape_at(s, &i, ensure_ascii, esc, sizeof esc);
         if (n == 0) continue;
-        st = ifn_jinja_text_append(buf, s.ptr + run, i - run);
+        st = ifn_jinja_text_append(buf, s.ptr + run, at - run);
         if (st == IFN_OK) st = ifn_jinja_text_append(buf, esc, (size_t)n);
         run = i + 1;
     }
@@ -175,7 +180,7 @@ static ifn_status dump_key(dump_state *d, ifn_jinja_value key) {
     char tmp[40];
     switch (key.kind) {
     case IFN_JINJA_STRING:
-        return dump_string(d->buf, key.as.s);
+        return dump_string(d->buf, key.as.s, d->options->ensure_ascii);
     case IFN_JINJA_INT:
         snprintf(tmp, sizeof tmp, "\"%" PRId64 "\"", key.as.i);
         break;
@@ -253,7 +258,7 @@ static ifn_status dump_value(dump_state *d, ifn_jinja_value v, int depth) {
     case IFN_JINJA_FLOAT:
         return dump_float(d->buf, v.as.f);
     case IFN_JINJA_STRING:
-        return dump_string(d->buf, v.as.s);
+        return dump_string(d->buf, v.as.s, d->options->ensure_ascii);
     case IFN_JINJA_LIST:
         if (v.as.list->seq_kind == IFN_JINJA_SEQ_GENERATOR) break;
         return dump_list(d, v.as.list, depth);

@@ -21,6 +21,7 @@ typedef struct ifn_jinja_json_options {
     ifn_str item_sep; /* between items; default ", " (or "," with an indent) */
     ifn_str key_sep;  /* between key and value; default ": " */
     int sort_keys;
+    int ensure_ascii; /* escape non-ASCII as \uXXXX (HF default: off) */
 } ifn_jinja_json_options;
 
 /* Options equal to json.dumps' defaults (no indent). Cannot fail. */

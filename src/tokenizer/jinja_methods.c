@@ -5,6 +5,9 @@
 
 #include <string.h>
 
+#include "tokenizer/jinja_access.h"
+#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_strfmt.h"
 #include "tokenizer/jinja_strings.h"
 #include "util/status.h"
 
@@ -17,11 +20,11 @@ typedef ifn_status (*str_method_fn)(ifn_jinja_ctx *ctx, ifn_str self, const ifn_
 static ifn_status opt_str(ifn_jinja_ctx *ctx, const ifn_jinja_args *args, int32_t index,
                           const char *name, int *has, ifn_str *out) {
     ifn_jinja_value v = {0};
-    *has = ifn_jinja_arg(args, index, name, &v) && v.kind != IFN_JINJA_NONE;
+    *has = ifn_jinja_interp_arg(args, index, name, &v) && v.kind != IFN_JINJA_NONE;
     if (!*has) return IFN_OK;
     if (v.kind != IFN_JINJA_STRING)
-        return ifn_jinja_error(ctx, "TypeError: must be str or None, not %s",
-                               ifn_jinja_value_type_name(v));
+        return ifn_jinja_interp_error(ctx, "TypeError: must be str or None, not %s",
+                                      ifn_jinja_value_type_name(v));
     *out = v.as.s;
     return IFN_OK;
 }
@@ -31,7 +34,7 @@ static ifn_status req_str(ifn_jinja_ctx *ctx, const ifn_jinja_args *args, int32_
     int has = 0;
     ifn_status st = opt_str(ctx, args, index, name, &has, out);
     if (st == IFN_OK && !has)
-        return ifn_jinja_error(ctx, "TypeError: missing required argument '%s'", name);
+        return ifn_jinja_interp_error(ctx, "TypeError: missing required argument '%s'", name);
     return st;
 }
 
@@ -39,10 +42,11 @@ static ifn_status opt_int(ifn_jinja_ctx *ctx, const ifn_jinja_args *args, int32_
                           const char *name, int64_t dflt, int64_t *out) {
     ifn_jinja_value v = {0};
     *out = dflt;
-    if (!ifn_jinja_arg(args, index, name, &v) || v.kind == IFN_JINJA_NONE) return IFN_OK;
+    if (!ifn_jinja_interp_arg(args, index, name, &v) || v.kind == IFN_JINJA_NONE) return IFN_OK;
     if (v.kind != IFN_JINJA_INT && v.kind != IFN_JINJA_BOOL)
-        return ifn_jinja_error(ctx, "TypeError: '%s' object cannot be interpreted as an integer",
-                               ifn_jinja_value_type_name(v));
+        return ifn_jinja_interp_error(ctx,
+                                      "TypeError: '%s' object cannot be interpreted as an integer",
+                                      ifn_jinja_value_type_name(v));
     *out = ifn_jinja_as_int(v);
     return IFN_OK;
 }
@@ -123,9 +127,9 @@ static ifn_status m_splitlines(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args
 static ifn_status affix_test(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a, int at_end,
                              ifn_jinja_value *o) {
     ifn_jinja_value arg = {0};
-    if (!ifn_jinja_arg(a, 0, NULL, &arg))
-        return ifn_jinja_error(c, "TypeError: %s() takes at least 1 argument",
-                               at_end ? "endswith" : "startswith");
+    if (!ifn_jinja_interp_arg(a, 0, NULL, &arg))
+        return ifn_jinja_interp_error(c, "TypeError: %s() takes at least 1 argument",
+                                      at_end ? "endswith" : "startswith");
     const ifn_jinja_value *cands = &arg;
     int64_t n = 1;
     if (arg.kind == IFN_JINJA_LIST && arg.as.list->seq_kind == IFN_JINJA_SEQ_TUPLE)
@@ -133,8 +137,9 @@ static ifn_status affix_test(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *
     int hit = 0;
     for (int64_t i = 0; i < n && !hit; i++) {
         if (cands[i].kind != IFN_JINJA_STRING)
-            return ifn_jinja_error(c, "TypeError: %s first arg must be str or a tuple of str",
-                                   at_end ? "endswith" : "startswith");
+            return ifn_jinja_interp_error(c,
+                                          "TypeError: %s first arg must be str or a tuple of str",
+                                          at_end ? "endswith" : "startswith");
         ifn_str p = cands[i].as.s;
         hit = p.len <= s.len &&
               (p.len == 0 || memcmp(s.ptr + (at_end ? s.len - p.len : 0), p.ptr, p.len) == 0);
@@ -157,7 +162,7 @@ static ifn_status find_impl(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a
     ifn_status st = req_str(c, a, 0, "sub", &sub);
     if (st != IFN_OK) return st;
     int64_t i = ifn_jinja_strings_find(s, sub, from_right);
-    if (i < 0 && must_find) return ifn_jinja_error(c, "ValueError: substring not found");
+    if (i < 0 && must_find) return ifn_jinja_interp_error(c, "ValueError: substring not found");
     *o = ifn_jinja_int(i);
     return IFN_OK;
 }
@@ -193,15 +198,15 @@ static ifn_status m_replace(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a
 static ifn_status m_join(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a, ifn_jinja_value *o) {
     ifn_jinja_value items = {0};
     ifn_jinja_list *list = NULL;
-    if (!ifn_jinja_arg(a, 0, NULL, &items))
-        return ifn_jinja_error(c, "TypeError: join() takes exactly one argument");
-    ifn_status st = ifn_jinja_iterate(c, items, &list);
+    if (!ifn_jinja_interp_arg(a, 0, NULL, &items))
+        return ifn_jinja_interp_error(c, "TypeError: join() takes exactly one argument");
+    ifn_status st = ifn_jinja_access_iterate(c, items, &list);
     return st == IFN_OK ? ifn_jinja_strings_join(c, s, list, 1, o) : st;
 }
 
 static ifn_status m_format(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a,
                            ifn_jinja_value *o) {
-    return ifn_jinja_methods_format(c, s, a, o);
+    return ifn_jinja_strfmt_format(c, s, a, o);
 }
 
 static ifn_status affix_remove(ifn_jinja_ctx *c, ifn_str s, const ifn_jinja_args *a, int at_end,
@@ -349,9 +354,9 @@ static const char *const g_dict_mutators[] = {"pop",        "popitem", "update",
 static ifn_status list_method(ifn_jinja_ctx *ctx, const ifn_jinja_list *list, ifn_str name,
                               const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value x = {0};
-    if (!ifn_jinja_arg(args, 0, NULL, &x))
-        return ifn_jinja_error(ctx, "TypeError: %.*s() takes exactly one argument", (int)name.len,
-                               name.ptr);
+    if (!ifn_jinja_interp_arg(args, 0, NULL, &x))
+        return ifn_jinja_interp_error(ctx, "TypeError: %.*s() takes exactly one argument",
+                                      (int)name.len, name.ptr);
     int64_t count = 0, first = -1;
     for (int64_t i = 0; i < list->len; i++)
         if (ifn_jinja_value_equal(list->items[i], x)) {
@@ -362,7 +367,7 @@ static ifn_status list_method(ifn_jinja_ctx *ctx, const ifn_jinja_list *list, if
         *out = ifn_jinja_int(count);
         return IFN_OK;
     }
-    if (first < 0) return ifn_jinja_error(ctx, "ValueError: value is not in list");
+    if (first < 0) return ifn_jinja_interp_error(ctx, "ValueError: value is not in list");
     *out = ifn_jinja_int(first);
     return IFN_OK;
 }
@@ -404,10 +409,10 @@ static ifn_status dict_method(ifn_jinja_ctx *ctx, const ifn_jinja_dict *d, ifn_s
         return IFN_OK;
     }
     ifn_jinja_value key; /* get(key, default=None) */
-    if (!ifn_jinja_arg(args, 0, NULL, &key))
-        return ifn_jinja_error(ctx, "TypeError: get expected at least 1 argument, got 0");
+    if (!ifn_jinja_interp_arg(args, 0, NULL, &key))
+        return ifn_jinja_interp_error(ctx, "TypeError: get expected at least 1 argument, got 0");
     if (ifn_jinja_value_dict_get(d, key, out)) return IFN_OK;
-    if (!ifn_jinja_arg(args, 1, NULL, out)) *out = ifn_jinja_none();
+    if (!ifn_jinja_interp_arg(args, 1, NULL, out)) *out = ifn_jinja_none();
     return IFN_OK;
 }
 
@@ -438,12 +443,21 @@ static ifn_status loop_attr(ifn_jinja_ctx *ctx, const ifn_jinja_loop *loop, ifn_
     else if (ifn_str_eq_cstr(name, "nextitem") && i + 1 < n)
         *out = loop->items->items[i + 1];
     else if (ifn_str_eq_cstr(name, "previtem"))
-        return ifn_jinja_make_undefined(ctx, out, "there is no previous item");
+        return ifn_jinja_interp_make_undefined(ctx, out, "there is no previous item");
     else if (ifn_str_eq_cstr(name, "nextitem"))
-        return ifn_jinja_make_undefined(ctx, out, "there is no next item");
+        return ifn_jinja_interp_make_undefined(ctx, out, "there is no next item");
     else
         *found = ifn_str_eq_cstr(name, "cycle") ? 2 : 0;
     return IFN_OK;
+}
+
+/* Markup's methods return Markup: a string result, or each string of a list result. */
+static void mark_safe(ifn_jinja_value *v) {
+    if (v->kind == IFN_JINJA_STRING) v->flags |= IFN_JINJA_FLAG_SAFE;
+    if (v->kind != IFN_JINJA_LIST) return;
+    for (int64_t i = 0; i < v->as.list->len; i++)
+        if (v->as.list->items[i].kind == IFN_JINJA_STRING)
+            v->as.list->items[i].flags |= IFN_JINJA_FLAG_SAFE;
 }
 
 /* ---- entry points ------------------------------------------------------------------------ */
@@ -467,10 +481,11 @@ ifn_status ifn_jinja_methods_getattr(ifn_jinja_ctx *ctx, ifn_jinja_value obj, if
         (is_list && name_in(name, g_list_methods)) || (is_dict && name_in(name, g_dict_methods)))
         return bind(ctx, obj, name, out);
     if ((is_list && name_in(name, g_list_mutators)) || (is_dict && name_in(name, g_dict_mutators)))
-        return ifn_jinja_make_undefined(ctx, out,
-                                        "SecurityError: access to attribute '%.*s' of '%s' "
-                                        "object is unsafe.",
-                                        (int)name.len, name.ptr, ifn_jinja_value_type_name(obj));
+        return ifn_jinja_interp_make_undefined(ctx, out,
+                                               "SecurityError: access to attribute '%.*s' of '%s' "
+                                               "object is unsafe.",
+                                               (int)name.len, name.ptr,
+                                               ifn_jinja_value_type_name(obj));
     if (obj.kind == IFN_JINJA_LOOP) {
         ifn_status st = loop_attr(ctx, obj.as.loop, name, out_found, out);
         if (st != IFN_OK || *out_found != 2) return st;
@@ -485,18 +500,22 @@ ifn_status ifn_jinja_methods_call(ifn_jinja_ctx *ctx, const ifn_jinja_func *meth
                                   const ifn_jinja_args *args, ifn_jinja_value *out) {
     ifn_jinja_value self = method->self;
     switch (self.kind) {
-    case IFN_JINJA_STRING:
-        return find_str_method(method->name)(ctx, self.as.s, args, out);
+    case IFN_JINJA_STRING: {
+        ifn_status st = find_str_method(method->name)(ctx, self.as.s, args, out);
+        if (st == IFN_OK && (self.flags & IFN_JINJA_FLAG_SAFE)) mark_safe(out);
+        return st;
+    }
     case IFN_JINJA_LIST:
         return list_method(ctx, self.as.list, method->name, args, out);
     case IFN_JINJA_DICT:
         return dict_method(ctx, self.as.dict, method->name, args, out);
     case IFN_JINJA_LOOP: /* loop.cycle(a, b, ...) */
-        if (args->n_pos == 0) return ifn_jinja_error(ctx, "TypeError: no items for cycling given");
+        if (args->n_pos == 0)
+            return ifn_jinja_interp_error(ctx, "TypeError: no items for cycling given");
         *out = args->pos[self.as.loop->index0 % args->n_pos];
         return IFN_OK;
     default:
         break;
     }
-    return ifn_jinja_error(ctx, "TypeError: object is not callable");
+    return ifn_jinja_interp_error(ctx, "TypeError: object is not callable");
 }

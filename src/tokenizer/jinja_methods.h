@@ -17,10 +17,4 @@ ifn_status ifn_jinja_methods_getattr(ifn_jinja_ctx *ctx, ifn_jinja_value obj, if
 ifn_status ifn_jinja_methods_call(ifn_jinja_ctx *ctx, const ifn_jinja_func *method,
                                   const ifn_jinja_args *args, ifn_jinja_value *out);
 
-/* Python str.format and the % operator on strings (jinja_strfmt.c). */
-ifn_status ifn_jinja_methods_format(ifn_jinja_ctx *ctx, ifn_str fmt, const ifn_jinja_args *args,
-                                    ifn_jinja_value *out);
-ifn_status ifn_jinja_methods_percent(ifn_jinja_ctx *ctx, ifn_str fmt, ifn_jinja_value operand,
-                                     ifn_jinja_value *out);
-
 #endif

@@ -3,12 +3,14 @@
  * formatting, comparisons and `in`. Integer overflow is an error rather than a wrong
  * answer; Python would switch to big integers. A Markup (safe) string concatenated with `+`
  * escapes the other side, as markupsafe does. */
-#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_ops.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "tokenizer/jinja_methods.h"
+#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_strfmt.h"
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
 
 #define MAX_REPEAT_ITEMS 1000000
@@ -43,12 +45,13 @@ static const char *op_text(int op) {
 }
 
 static ifn_status unsupported(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, ifn_jinja_value b) {
-    return ifn_jinja_error(ctx, "TypeError: unsupported operand type(s) for %s: '%s' and '%s'",
-                           op_text(op), ifn_jinja_value_type_name(a), ifn_jinja_value_type_name(b));
+    return ifn_jinja_interp_error(
+        ctx, "TypeError: unsupported operand type(s) for %s: '%s' and '%s'", op_text(op),
+        ifn_jinja_value_type_name(a), ifn_jinja_value_type_name(b));
 }
 
 static ifn_status overflow(ifn_jinja_ctx *ctx) {
-    return ifn_jinja_error(ctx, "OverflowError: integer result does not fit in 64 bits");
+    return ifn_jinja_interp_error(ctx, "OverflowError: integer result does not fit in 64 bits");
 }
 
 /* ---- numbers ----------------------------------------------------------------------------- */
@@ -96,8 +99,8 @@ static ifn_status int_arith(ifn_jinja_ctx *ctx, int op, int64_t a, int64_t b,
     case IFN_JINJA_OP_FLOORDIV:
     case IFN_JINJA_OP_MOD: {
         if (b == 0)
-            return ifn_jinja_error(ctx, op == IFN_JINJA_OP_MOD
-                                            ? "ZeroDivisionError: integer modulo by zero"
+            return ifn_jinja_interp_error(
+                ctx, op == IFN_JINJA_OP_MOD ? "ZeroDivisionError: integer modulo by zero"
                                             : "ZeroDivisionError: integer division or modulo "
                                               "by zero");
         if (a == INT64_MIN && b == -1) {
@@ -113,14 +116,15 @@ static ifn_status int_arith(ifn_jinja_ctx *ctx, int op, int64_t a, int64_t b,
     case IFN_JINJA_OP_POW:
         if (b >= 0) return int_pow(ctx, a, b, out);
         if (a == 0)
-            return ifn_jinja_error(ctx, "ZeroDivisionError: 0.0 cannot be raised to a negative "
-                                        "power");
+            return ifn_jinja_interp_error(ctx,
+                                          "ZeroDivisionError: 0.0 cannot be raised to a negative "
+                                          "power");
         *out = ifn_jinja_float(pow((double)a, (double)b));
         return IFN_OK;
     default:
         break;
     }
-    return ifn_jinja_error(ctx, "unknown operator");
+    return ifn_jinja_interp_error(ctx, "unknown operator");
 }
 
 static ifn_status float_arith(ifn_jinja_ctx *ctx, int op, double a, double b,
@@ -137,12 +141,12 @@ static ifn_status float_arith(ifn_jinja_ctx *ctx, int op, double a, double b,
         r = a * b;
         break;
     case IFN_JINJA_OP_DIV:
-        if (b == 0.0) return ifn_jinja_error(ctx, "ZeroDivisionError: division by zero");
+        if (b == 0.0) return ifn_jinja_interp_error(ctx, "ZeroDivisionError: division by zero");
         r = a / b;
         break;
     case IFN_JINJA_OP_FLOORDIV:
     case IFN_JINJA_OP_MOD: {
-        if (b == 0.0) return ifn_jinja_error(ctx, "ZeroDivisionError: float modulo");
+        if (b == 0.0) return ifn_jinja_interp_error(ctx, "ZeroDivisionError: float modulo");
         double m = fmod(a, b);
         if (m != 0.0 && ((m < 0) != (b < 0))) m += b;
         if (m == 0.0) m = copysign(0.0, b);
@@ -151,15 +155,16 @@ static ifn_status float_arith(ifn_jinja_ctx *ctx, int op, double a, double b,
     }
     case IFN_JINJA_OP_POW:
         if (a == 0.0 && b < 0)
-            return ifn_jinja_error(ctx, "ZeroDivisionError: 0.0 cannot be raised to a negative "
-                                        "power");
+            return ifn_jinja_interp_error(ctx,
+                                          "ZeroDivisionError: 0.0 cannot be raised to a negative "
+                                          "power");
         if (a < 0 && b != floor(b))
-            return ifn_jinja_error(ctx, "ValueError: negative number cannot be raised to a "
-                                        "fractional power");
+            return ifn_jinja_interp_error(ctx, "ValueError: negative number cannot be raised to a "
+                                               "fractional power");
         r = pow(a, b);
         break;
     default:
-        return ifn_jinja_error(ctx, "unknown operator");
+        return ifn_jinja_interp_error(ctx, "unknown operator");
     }
     *out = ifn_jinja_float(r);
     return IFN_OK;
@@ -215,9 +220,9 @@ static ifn_status add(ifn_jinja_ctx *ctx, ifn_jinja_value a, ifn_jinja_value b,
         return add_lists(ctx, a.as.list, b.as.list, out);
     if (a.kind == IFN_JINJA_STRING ||
         (a.kind == IFN_JINJA_LIST && a.as.list->seq_kind != IFN_JINJA_SEQ_GENERATOR))
-        return ifn_jinja_error(ctx, "TypeError: can only concatenate %s (not \"%s\") to %s",
-                               ifn_jinja_value_type_name(a), ifn_jinja_value_type_name(b),
-                               ifn_jinja_value_type_name(a));
+        return ifn_jinja_interp_error(ctx, "TypeError: can only concatenate %s (not \"%s\") to %s",
+                                      ifn_jinja_value_type_name(a), ifn_jinja_value_type_name(b),
+                                      ifn_jinja_value_type_name(a));
     return unsupported(ctx, IFN_JINJA_OP_ADD, a, b);
 }
 
@@ -226,7 +231,7 @@ static ifn_status repeat(ifn_jinja_ctx *ctx, ifn_jinja_value seq, int64_t n, ifn
     if (n < 0) n = 0;
     if (seq.kind == IFN_JINJA_STRING) {
         if (seq.as.s.len && (uint64_t)n > ctx->max_output_bytes / seq.as.s.len)
-            return ifn_jinja_error(ctx, "OverflowError: repeated string is too long");
+            return ifn_jinja_interp_error(ctx, "OverflowError: repeated string is too long");
         ifn_jinja_buf buf;
         ifn_jinja_text_init(&buf, ctx->arena, 0);
         for (int64_t i = 0; i < n; i++) {
@@ -234,11 +239,12 @@ static ifn_status repeat(ifn_jinja_ctx *ctx, ifn_jinja_value seq, int64_t n, ifn
             if (st != IFN_OK) return st;
         }
         *out = ifn_jinja_string(ifn_jinja_text_view(&buf));
+        out->flags = seq.flags & IFN_JINJA_FLAG_SAFE;
         return IFN_OK;
     }
     const ifn_jinja_list *src = seq.as.list;
     if (src->len && n > MAX_REPEAT_ITEMS / src->len)
-        return ifn_jinja_error(ctx, "OverflowError: repeated list is too long");
+        return ifn_jinja_interp_error(ctx, "OverflowError: repeated list is too long");
     ifn_jinja_list *list = ifn_jinja_value_new_list(ctx->arena, src->len * n, src->seq_kind);
     if (!list) return IFN_E_NOMEM;
     for (int64_t i = 0; i < n; i++)
@@ -284,10 +290,10 @@ ifn_status ifn_jinja_ops_contains(ifn_jinja_ctx *ctx, ifn_jinja_value haystack,
         return IFN_OK;
     case IFN_JINJA_STRING:
         if (needle.kind != IFN_JINJA_STRING)
-            return ifn_jinja_error(ctx,
-                                   "TypeError: 'in <string>' requires string as left "
-                                   "operand, not %s",
-                                   ifn_jinja_value_type_name(needle));
+            return ifn_jinja_interp_error(ctx,
+                                          "TypeError: 'in <string>' requires string as left "
+                                          "operand, not %s",
+                                          ifn_jinja_value_type_name(needle));
         *out = find_bytes(haystack.as.s, needle.as.s);
         return IFN_OK;
     case IFN_JINJA_LIST:
@@ -297,13 +303,16 @@ ifn_status ifn_jinja_ops_contains(ifn_jinja_ctx *ctx, ifn_jinja_value haystack,
         return IFN_OK;
     case IFN_JINJA_DICT:
         if (haystack.as.dict->is_namespace) break;
+        if (needle.kind == IFN_JINJA_LIST || needle.kind == IFN_JINJA_DICT)
+            return ifn_jinja_interp_error(ctx, "TypeError: unhashable type: '%s'",
+                                          ifn_jinja_value_type_name(needle));
         *out = ifn_jinja_value_dict_get(haystack.as.dict, needle, &needle);
         return IFN_OK;
     default:
         break;
     }
-    return ifn_jinja_error(ctx, "TypeError: argument of type '%s' is not iterable",
-                           ifn_jinja_value_type_name(haystack));
+    return ifn_jinja_interp_error(ctx, "TypeError: argument of type '%s' is not iterable",
+                                  ifn_jinja_value_type_name(haystack));
 }
 
 static ifn_status compare(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, ifn_jinja_value b,
@@ -333,8 +342,8 @@ static ifn_status compare(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, ifn_jin
 
 static ifn_status arith(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, ifn_jinja_value b,
                         ifn_jinja_value *out) {
-    if (a.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, a);
-    if (b.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, b);
+    if (a.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, a);
+    if (b.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, b);
     if (ifn_jinja_is_number(a) && ifn_jinja_is_number(b)) return number_arith(ctx, op, a, b, out);
     if (op == IFN_JINJA_OP_ADD) return add(ctx, a, b, out);
     if (op == IFN_JINJA_OP_MUL && is_repeatable(a) && is_int_like(b))
@@ -342,7 +351,7 @@ static ifn_status arith(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, ifn_jinja
     if (op == IFN_JINJA_OP_MUL && is_int_like(a) && is_repeatable(b))
         return repeat(ctx, b, ifn_jinja_as_int(a), out);
     if (op == IFN_JINJA_OP_MOD && a.kind == IFN_JINJA_STRING)
-        return ifn_jinja_methods_percent(ctx, a.as.s, b, out);
+        return ifn_jinja_strfmt_percent(ctx, a.as.s, b, out);
     return unsupported(ctx, op, a, b);
 }
 
@@ -376,10 +385,10 @@ ifn_status ifn_jinja_ops_binary(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a, i
 
 ifn_status ifn_jinja_ops_unary(ifn_jinja_ctx *ctx, int op, ifn_jinja_value a,
                                ifn_jinja_value *out) {
-    if (a.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_error_undefined(ctx, a);
+    if (a.kind == IFN_JINJA_UNDEFINED) return ifn_jinja_interp_undefined_error(ctx, a);
     if (!ifn_jinja_is_number(a))
-        return ifn_jinja_error(ctx, "TypeError: bad operand type for unary %c: '%s'", op,
-                               ifn_jinja_value_type_name(a));
+        return ifn_jinja_interp_error(ctx, "TypeError: bad operand type for unary %c: '%s'", op,
+                                      ifn_jinja_value_type_name(a));
     if (op == '+') {
         *out = a.kind == IFN_JINJA_BOOL ? ifn_jinja_int(a.as.b) : a;
         return IFN_OK;

@@ -11,7 +11,7 @@
 #include "tokenizer/jinja_parser_internal.h"
 #include "util/status.h"
 
-/* ---- helpers shared with jinja_parse_expr.c ---------------------------------------------- */
+/* ---- helpers shared with jinja_parser_expr.c --------------------------------------------- */
 
 ifn_status ifn_jinja_parser_error(const ifn_jinja_parser *p, const char *fmt, ...) {
     char msg[256];
@@ -129,7 +129,7 @@ static ifn_status parse_body(ifn_jinja_parser *p, const char *const *ends, ifn_j
         } else if (t->type == IFN_JINJA_TOK_VAR_BEGIN) {
             ifn_jinja_parser_next(p);
             if (!(node = ifn_jinja_parser_new_node(p, IFN_JINJA_N_OUTPUT))) return IFN_E_NOMEM;
-            st = ifn_jinja_parser_tuple(p, 1, &node->a);
+            st = ifn_jinja_parser_expr_tuple(p, 1, &node->a);
             if (st == IFN_OK && ifn_jinja_parser_next(p)->type != IFN_JINJA_TOK_VAR_END) {
                 p->pos--;
                 st = ifn_jinja_parser_error(p, "expected '}}'");
@@ -163,7 +163,7 @@ static ifn_status parse_body_until(ifn_jinja_parser *p, const char *end, ifn_jin
 static ifn_status parse_if(ifn_jinja_parser *p, ifn_jinja_node *node) {
     static const char *const ends[] = {"elif", "else", "endif", NULL};
     const char *hit = NULL;
-    ifn_status st = ifn_jinja_parser_tuple(p, 0, &node->a);
+    ifn_status st = ifn_jinja_parser_expr_tuple(p, 0, &node->a);
     if (st == IFN_OK) st = expect_block_end(p);
     if (st == IFN_OK) st = parse_body(p, ends, &node->kids, &node->n_kids, &hit);
     if (st != IFN_OK) return st;
@@ -226,9 +226,9 @@ static ifn_status parse_for(ifn_jinja_parser *p, ifn_jinja_node *node) {
     ifn_status st = parse_target(p, 0, &node->a);
     if (st != IFN_OK) return st;
     if (!ifn_jinja_parser_accept_name(p, "in")) return ifn_jinja_parser_error(p, "expected 'in'");
-    st = ifn_jinja_parser_tuple(p, 0, &node->b);
+    st = ifn_jinja_parser_expr_tuple(p, 0, &node->b);
     if (st == IFN_OK && ifn_jinja_parser_accept_name(p, "if"))
-        st = ifn_jinja_parser_expression(p, 1, &node->c);
+        st = ifn_jinja_parser_expr_parse(p, 1, &node->c);
     if (st == IFN_OK && ifn_jinja_parser_is_name(p, "recursive"))
         return ifn_jinja_parser_error(p, "recursive loops are not supported");
     if (st == IFN_OK) st = expect_block_end(p);
@@ -246,11 +246,12 @@ static ifn_status parse_set(ifn_jinja_parser *p, ifn_jinja_node *node) {
     ifn_status st = parse_target(p, 1, &node->a);
     if (st != IFN_OK) return st;
     if (ifn_jinja_parser_accept_op(p, "=")) {
-        st = ifn_jinja_parser_tuple(p, 1, &node->b);
+        st = ifn_jinja_parser_expr_tuple(p, 1, &node->b);
         return st == IFN_OK ? expect_block_end(p) : st;
     }
     node->type = IFN_JINJA_N_SET_BLOCK;
-    if (ifn_jinja_parser_accept_op(p, "|")) st = ifn_jinja_parser_filter_chain(p, NULL, &node->c);
+    if (ifn_jinja_parser_accept_op(p, "|"))
+        st = ifn_jinja_parser_expr_filter_chain(p, NULL, &node->c);
     if (st == IFN_OK) st = expect_block_end(p);
     return st == IFN_OK ? parse_body_until(p, "endset", node) : st;
 }
@@ -268,7 +269,7 @@ static ifn_status parse_params(ifn_jinja_parser *p, ifn_jinja_node *node) {
         ifn_jinja_node *param = ifn_jinja_parser_new_node(p, IFN_JINJA_N_NAME);
         if (!param) return IFN_E_NOMEM;
         param->name = t->text;
-        if (ifn_jinja_parser_accept_op(p, "=")) st = ifn_jinja_parser_expression(p, 1, &param->a);
+        if (ifn_jinja_parser_accept_op(p, "=")) st = ifn_jinja_parser_expr_parse(p, 1, &param->a);
         if (st == IFN_OK) st = ifn_jinja_parser_push(p, &params, param);
     }
     node->alt = params.items;
@@ -292,7 +293,7 @@ static ifn_status parse_macro(ifn_jinja_parser *p, ifn_jinja_node *node) {
 static ifn_status parse_call_block(ifn_jinja_parser *p, ifn_jinja_node *node) {
     ifn_status st = IFN_OK;
     if (ifn_jinja_parser_is_op(p, "(")) st = parse_params(p, node);
-    if (st == IFN_OK) st = ifn_jinja_parser_expression(p, 1, &node->a);
+    if (st == IFN_OK) st = ifn_jinja_parser_expr_parse(p, 1, &node->a);
     if (st == IFN_OK && node->a->type != IFN_JINJA_N_CALL)
         return ifn_jinja_parser_error(p, "{%% call %%} needs a macro call");
     if (st == IFN_OK) st = expect_block_end(p);
@@ -312,7 +313,7 @@ static ifn_status parse_with(ifn_jinja_parser *p, ifn_jinja_node *node) {
         if (!set) return IFN_E_NOMEM;
         st = parse_target(p, 0, &set->a);
         if (st == IFN_OK) st = ifn_jinja_parser_expect_op(p, "=");
-        if (st == IFN_OK) st = ifn_jinja_parser_expression(p, 1, &set->b);
+        if (st == IFN_OK) st = ifn_jinja_parser_expr_parse(p, 1, &set->b);
         if (st == IFN_OK) st = ifn_jinja_parser_push(p, &sets, set);
     }
     node->alt = sets.items;
@@ -344,7 +345,7 @@ static ifn_status parse_plain_block(ifn_jinja_parser *p, ifn_jinja_node *node, i
 }
 
 static ifn_status parse_filter_block(ifn_jinja_parser *p, ifn_jinja_node *node) {
-    ifn_status st = ifn_jinja_parser_filter_chain(p, NULL, &node->a);
+    ifn_status st = ifn_jinja_parser_expr_filter_chain(p, NULL, &node->a);
     if (st == IFN_OK) st = expect_block_end(p);
     return st == IFN_OK ? parse_body_until(p, "endfilter", node) : st;
 }

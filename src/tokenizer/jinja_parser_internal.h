@@ -1,5 +1,5 @@
 /* Shared state of the two halves of the parser (statements in jinja_parser.c, expressions
- * in jinja_parse_expr.c). Internal to the parser. */
+ * in jinja_parser_expr.c). Internal to the parser. */
 #ifndef IFN_TOKENIZER_JINJA_PARSER_INTERNAL_H
 #define IFN_TOKENIZER_JINJA_PARSER_INTERNAL_H
 
@@ -41,14 +41,14 @@ int ifn_jinja_parser_accept_name(ifn_jinja_parser *p, const char *s);
 /* Consumes the operator `s` or fails with a syntax error. */
 ifn_status ifn_jinja_parser_expect_op(ifn_jinja_parser *p, const char *s);
 
-/* Expression entry points (jinja_parse_expr.c). `with_cond` allows `x if c else y`. */
-ifn_status ifn_jinja_parser_expression(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out);
+/* Expression entry points (jinja_parser_expr.c). `with_cond` allows `x if c else y`. */
+ifn_status ifn_jinja_parser_expr_parse(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out);
 /* A comma-separated list becomes a tuple; one expression stays itself. */
-ifn_status ifn_jinja_parser_tuple(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out);
+ifn_status ifn_jinja_parser_expr_tuple(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out);
 /* Filters after `operand` (NULL for {% filter %} and {% set x | f %}): |f(args) |g ... */
-ifn_status ifn_jinja_parser_filter_chain(ifn_jinja_parser *p, ifn_jinja_node *operand,
-                                         ifn_jinja_node **out);
+ifn_status ifn_jinja_parser_expr_filter_chain(ifn_jinja_parser *p, ifn_jinja_node *operand,
+                                              ifn_jinja_node **out);
 /* Call arguments after '(' up to and including ')', appended to node->kids. */
-ifn_status ifn_jinja_parser_call_args(ifn_jinja_parser *p, ifn_jinja_node *node);
+ifn_status ifn_jinja_parser_expr_call_args(ifn_jinja_parser *p, ifn_jinja_node *node);
 
 #endif

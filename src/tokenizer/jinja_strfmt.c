@@ -2,13 +2,14 @@
  * str.format ("{} {0} {name:>8}"). Both share one formatter for a value and a spec (fill,
  * align, sign, zero padding, width, precision, conversion type). Nested fields and
  * attribute lookups inside {} are not supported and report an error. */
-#include "tokenizer/jinja_methods.h"
+#include "tokenizer/jinja_strfmt.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "tokenizer/jinja_strings.h"
+#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_text.h"
 #include "util/utf8.h"
 #include "util/status.h"
 
@@ -47,8 +48,9 @@ static ifn_status pad(ifn_jinja_buf *buf, ifn_str text, const fmt_spec *spec, ch
 static ifn_status format_number(ifn_jinja_ctx *ctx, ifn_jinja_buf *buf, ifn_jinja_value v,
                                 const fmt_spec *spec) {
     if (!ifn_jinja_is_number(v))
-        return ifn_jinja_error(ctx, "TypeError: %%%c format: a real number is required, not %s",
-                               spec->type, ifn_jinja_value_type_name(v));
+        return ifn_jinja_interp_error(ctx,
+                                      "TypeError: %%%c format: a real number is required, not %s",
+                                      spec->type, ifn_jinja_value_type_name(v));
     char tmp[400], fmt[16];
     char t = spec->type;
     int prec = spec->precision < 0 ? 6 : (int)(spec->precision > 100 ? 100 : spec->precision);
@@ -87,7 +89,7 @@ static ifn_status format_value(ifn_jinja_ctx *ctx, ifn_jinja_buf *buf, ifn_jinja
         return pad(buf, c, spec, '<');
     }
     if (t && t != 's' && t != 'r' && t != 'a') return format_number(ctx, buf, v, spec);
-    if (v.kind == IFN_JINJA_UNDEFINED && t != 'r') return ifn_jinja_error_undefined(ctx, v);
+    if (v.kind == IFN_JINJA_UNDEFINED && t != 'r') return ifn_jinja_interp_undefined_error(ctx, v);
     st = t == 'r' || t == 'a' ? ifn_jinja_text_append_repr(&text, v)
                               : ifn_jinja_text_append_value(&text, v);
     if (st != IFN_OK) return st;
@@ -110,7 +112,7 @@ typedef struct percent_state {
 
 static ifn_status next_arg(percent_state *ps, ifn_jinja_value *out) {
     if (ps->next_arg >= ps->n_args)
-        return ifn_jinja_error(ps->ctx, "TypeError: not enough arguments for format string");
+        return ifn_jinja_interp_error(ps->ctx, "TypeError: not enough arguments for format string");
     *out = ps->args[ps->next_arg++];
     return IFN_OK;
 }
@@ -122,7 +124,7 @@ static ifn_status percent_number(percent_state *ps, int64_t *out) {
         ps->pos++;
         ifn_status st = next_arg(ps, &v);
         if (st == IFN_OK && v.kind != IFN_JINJA_INT)
-            return ifn_jinja_error(ps->ctx, "TypeError: * wants int");
+            return ifn_jinja_interp_error(ps->ctx, "TypeError: * wants int");
         if (st == IFN_OK) *out = v.as.i;
         return st;
     }
@@ -144,11 +146,12 @@ static ifn_status percent_one(percent_state *ps, ifn_jinja_buf *buf) {
         while (end < ps->fmt.len && s[end] != ')')
             end++;
         if (end >= ps->fmt.len)
-            return ifn_jinja_error(ps->ctx, "ValueError: incomplete format key");
-        if (!ps->mapping) return ifn_jinja_error(ps->ctx, "TypeError: format requires a mapping");
+            return ifn_jinja_interp_error(ps->ctx, "ValueError: incomplete format key");
+        if (!ps->mapping)
+            return ifn_jinja_interp_error(ps->ctx, "TypeError: format requires a mapping");
         ifn_str key = {s + ps->pos + 1, end - ps->pos - 1};
         if (!ifn_jinja_value_dict_get_str(ps->mapping, key, &v))
-            return ifn_jinja_error(ps->ctx, "KeyError: '%.*s'", (int)key.len, key.ptr);
+            return ifn_jinja_interp_error(ps->ctx, "KeyError: '%.*s'", (int)key.len, key.ptr);
         named = 1;
         ps->pos = end + 1;
     }
@@ -172,11 +175,13 @@ static ifn_status percent_one(percent_state *ps, ifn_jinja_buf *buf) {
     while (st == IFN_OK && ps->pos < ps->fmt.len && strchr("hlL", s[ps->pos]) && s[ps->pos])
         ps->pos++;
     if (st != IFN_OK) return st;
-    if (ps->pos >= ps->fmt.len) return ifn_jinja_error(ps->ctx, "ValueError: incomplete format");
+    if (ps->pos >= ps->fmt.len)
+        return ifn_jinja_interp_error(ps->ctx, "ValueError: incomplete format");
     spec.type = s[ps->pos++];
     if (spec.type == '%') return ifn_jinja_text_append(buf, "%", 1);
     if (!strchr("sradiufFeEgGxXoc", spec.type))
-        return ifn_jinja_error(ps->ctx, "ValueError: unsupported format character '%c'", spec.type);
+        return ifn_jinja_interp_error(ps->ctx, "ValueError: unsupported format character '%c'",
+                                      spec.type);
     if (spec.align == '<') spec.zero = 0;
     if (!spec.align && !(spec.zero && !strchr("srac", spec.type))) spec.align = '>';
     if (spec.type == 'u' || spec.type == 'i') spec.type = 'd';
@@ -184,8 +189,8 @@ static ifn_status percent_one(percent_state *ps, ifn_jinja_buf *buf) {
     return format_value(ps->ctx, buf, v, &spec);
 }
 
-ifn_status ifn_jinja_methods_percent(ifn_jinja_ctx *ctx, ifn_str fmt, ifn_jinja_value operand,
-                                     ifn_jinja_value *out) {
+ifn_status ifn_jinja_strfmt_percent(ifn_jinja_ctx *ctx, ifn_str fmt, ifn_jinja_value operand,
+                                    ifn_jinja_value *out) {
     percent_state ps = {.ctx = ctx, .fmt = fmt, .args = &operand, .n_args = 1};
     if (operand.kind == IFN_JINJA_LIST && operand.as.list->seq_kind == IFN_JINJA_SEQ_TUPLE) {
         ps.args = operand.as.list->items;
@@ -203,9 +208,12 @@ ifn_status ifn_jinja_methods_percent(ifn_jinja_ctx *ctx, ifn_str fmt, ifn_jinja_
         ps.pos = end + (pct != NULL);
         if (st == IFN_OK && pct) st = percent_one(&ps, &buf);
     }
-    if (st == IFN_OK && !ps.mapping && ps.next_arg < ps.n_args)
-        st = ifn_jinja_error(ctx, "TypeError: not all arguments converted during string "
-                                  "formatting");
+    /* Python only complains about unused arguments that are not mappings or sequences. */
+    int lenient = operand.kind == IFN_JINJA_LIST &&
+                  operand.as.list->seq_kind != IFN_JINJA_SEQ_TUPLE && ps.next_arg == 0;
+    if (st == IFN_OK && !ps.mapping && !lenient && ps.next_arg < ps.n_args)
+        st = ifn_jinja_interp_error(ctx, "TypeError: not all arguments converted during string "
+                                         "formatting");
     if (st == IFN_OK) *out = ifn_jinja_string(ifn_jinja_text_view(&buf));
     return st;
 }
@@ -239,7 +247,7 @@ static ifn_status parse_spec(ifn_jinja_ctx *ctx, ifn_str s, fmt_spec *spec) {
     }
     if (i < s.len) spec->type = s.ptr[i++];
     if (i < s.len || (spec->type && !strchr("sdfFeEgGxXoc%n", spec->type)))
-        return ifn_jinja_error(ctx, "ValueError: Invalid format specifier");
+        return ifn_jinja_interp_error(ctx, "ValueError: Invalid format specifier");
     if (spec->type == 'n') spec->type = 'g';
     return IFN_OK;
 }
@@ -250,26 +258,26 @@ static ifn_status field_value(ifn_jinja_ctx *ctx, ifn_str name, const ifn_jinja_
     int64_t index = -1;
     if (name.len == 0) {
         if (*auto_index < 0)
-            return ifn_jinja_error(ctx, "ValueError: cannot switch from manual field "
-                                        "specification to automatic field numbering");
+            return ifn_jinja_interp_error(ctx, "ValueError: cannot switch from manual field "
+                                               "specification to automatic field numbering");
         index = (*auto_index)++;
     } else if (name.ptr[0] >= '0' && name.ptr[0] <= '9') {
         if (*auto_index > 0)
-            return ifn_jinja_error(ctx, "ValueError: cannot switch from automatic field "
-                                        "numbering to manual field specification");
+            return ifn_jinja_interp_error(ctx, "ValueError: cannot switch from automatic field "
+                                               "numbering to manual field specification");
         *auto_index = -1;
         index = 0;
         for (size_t i = 0; i < name.len; i++) {
             if (name.ptr[i] < '0' || name.ptr[i] > '9' || index > 1000000)
-                return ifn_jinja_error(ctx, "ValueError: unsupported format field '%.*s'",
-                                       (int)name.len, name.ptr);
+                return ifn_jinja_interp_error(ctx, "ValueError: unsupported format field '%.*s'",
+                                              (int)name.len, name.ptr);
             index = index * 10 + (name.ptr[i] - '0');
         }
     }
     if (index >= 0) {
         if (index >= args->n_pos)
-            return ifn_jinja_error(ctx, "IndexError: Replacement index %lld out of range",
-                                   (long long)index);
+            return ifn_jinja_interp_error(ctx, "IndexError: Replacement index %lld out of range",
+                                          (long long)index);
         *out = args->pos[index];
         return IFN_OK;
     }
@@ -278,7 +286,7 @@ static ifn_status field_value(ifn_jinja_ctx *ctx, ifn_str name, const ifn_jinja_
             *out = args->kw_values[i];
             return IFN_OK;
         }
-    return ifn_jinja_error(ctx, "KeyError: '%.*s'", (int)name.len, name.ptr);
+    return ifn_jinja_interp_error(ctx, "KeyError: '%.*s'", (int)name.len, name.ptr);
 }
 
 /* One {field!conv:spec}; `field` excludes the braces. */
@@ -301,8 +309,8 @@ static ifn_status format_field(ifn_jinja_ctx *ctx, ifn_jinja_buf *buf, ifn_str f
     return format_value(ctx, buf, v, &spec);
 }
 
-ifn_status ifn_jinja_methods_format(ifn_jinja_ctx *ctx, ifn_str fmt, const ifn_jinja_args *args,
-                                    ifn_jinja_value *out) {
+ifn_status ifn_jinja_strfmt_format(ifn_jinja_ctx *ctx, ifn_str fmt, const ifn_jinja_args *args,
+                                   ifn_jinja_value *out) {
     ifn_jinja_buf buf;
     ifn_jinja_text_init(&buf, ctx->arena, ctx->max_output_bytes);
     ifn_status st = IFN_OK;
@@ -313,11 +321,11 @@ ifn_status ifn_jinja_methods_format(ifn_jinja_ctx *ctx, ifn_str fmt, const ifn_j
             st = ifn_jinja_text_append(&buf, &c, 1);
             i += 2;
         } else if (c == '}') {
-            st = ifn_jinja_error(ctx, "ValueError: Single '}' encountered in format string");
+            st = ifn_jinja_interp_error(ctx, "ValueError: Single '}' encountered in format string");
         } else if (c == '{') {
             const char *close = memchr(fmt.ptr + i, '}', fmt.len - i);
             if (!close)
-                return ifn_jinja_error(ctx, "ValueError: expected '}' before end of string");
+                return ifn_jinja_interp_error(ctx, "ValueError: expected '}' before end of string");
             ifn_str field = {fmt.ptr + i + 1, (size_t)(close - fmt.ptr) - i - 1};
             st = format_field(ctx, &buf, field, args, &auto_index);
             i = (size_t)(close - fmt.ptr) + 1;

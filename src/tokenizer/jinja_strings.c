@@ -6,6 +6,8 @@
 #include <string.h>
 #include <utf8proc.h>
 
+#include "tokenizer/jinja_interp.h"
+#include "tokenizer/jinja_text.h"
 #include "util/utf8.h"
 
 size_t ifn_jinja_strings_next_cp(ifn_str s, size_t i, uint32_t *out_cp) {
@@ -203,7 +205,7 @@ ifn_status ifn_jinja_strings_split(ifn_jinja_ctx *ctx, ifn_str s, const ifn_str 
                                    int64_t maxsplit, int from_right, ifn_jinja_value *out) {
     piece *pieces = NULL;
     int64_t n = 0;
-    if (sep && sep->len == 0) return ifn_jinja_error(ctx, "ValueError: empty separator");
+    if (sep && sep->len == 0) return ifn_jinja_interp_error(ctx, "ValueError: empty separator");
     ifn_status st = find_pieces(ctx, s, sep, &pieces, &n);
     if (st != IFN_OK) return st;
     if (maxsplit >= 0 && n > maxsplit + 1) {
@@ -330,10 +332,10 @@ ifn_status ifn_jinja_strings_join(ifn_jinja_ctx *ctx, ifn_str sep, const ifn_jin
     for (int64_t i = 0; i < items->len && st == IFN_OK; i++) {
         ifn_jinja_value item = items->items[i];
         if (strict && item.kind != IFN_JINJA_STRING)
-            return ifn_jinja_error(ctx,
-                                   "TypeError: sequence item %lld: expected str instance, "
-                                   "%s found",
-                                   (long long)i, ifn_jinja_value_type_name(item));
+            return ifn_jinja_interp_error(ctx,
+                                          "TypeError: sequence item %lld: expected str instance, "
+                                          "%s found",
+                                          (long long)i, ifn_jinja_value_type_name(item));
         if (i > 0) st = ifn_jinja_text_append(&buf, sep.ptr, sep.len);
         if (st == IFN_OK) st = ifn_jinja_text_append_value(&buf, item);
     }

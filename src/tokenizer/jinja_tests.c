@@ -5,7 +5,8 @@
 
 #include "tokenizer/jinja_filters.h"
 #include "tokenizer/jinja_interp.h"
-#include "tokenizer/jinja_strings.h"
+#include "tokenizer/jinja_ops.h"
+#include "tokenizer/jinja_text.h"
 #include "util/status.h"
 
 #define KIND_TEST(fn, expr)                                                                        \
@@ -39,35 +40,33 @@ KIND_TEST(t_escaped, v.kind == IFN_JINJA_STRING && (v.flags & IFN_JINJA_FLAG_SAF
 
 /* The first argument of a test that needs one. */
 static ifn_status test_arg(ifn_jinja_ctx *ctx, const ifn_jinja_args *args, ifn_jinja_value *out) {
-    if (ifn_jinja_arg(args, 0, NULL, out)) return IFN_OK;
-    return ifn_jinja_error(ctx, "TypeError: test takes exactly one argument");
+    if (ifn_jinja_interp_arg(args, 0, NULL, out)) return IFN_OK;
+    return ifn_jinja_interp_error(ctx, "TypeError: test takes exactly one argument");
 }
 
-static ifn_status parity(ifn_jinja_ctx *ctx, ifn_jinja_value v, int64_t divisor, int *out) {
+/* value % divisor == expected, as Jinja2's odd/even tests compute it. */
+static ifn_status remainder_is(ifn_jinja_ctx *ctx, ifn_jinja_value v, ifn_jinja_value divisor,
+                               int64_t expected, int *out) {
     ifn_jinja_value r = {0};
-    ifn_status st = ifn_jinja_ops_binary(ctx, IFN_JINJA_OP_MOD, v, ifn_jinja_int(divisor), &r);
-    if (st == IFN_OK) *out = ifn_jinja_value_truthy(r);
+    ifn_status st = ifn_jinja_ops_binary(ctx, IFN_JINJA_OP_MOD, v, divisor, &r);
+    if (st == IFN_OK) *out = ifn_jinja_value_equal(r, ifn_jinja_int(expected));
     return st;
 }
 static ifn_status t_odd(ifn_jinja_ctx *ctx, ifn_jinja_value v, const ifn_jinja_args *args,
                         int *out) {
     (void)args;
-    return parity(ctx, v, 2, out);
+    return remainder_is(ctx, v, ifn_jinja_int(2), 1, out);
 }
 static ifn_status t_even(ifn_jinja_ctx *ctx, ifn_jinja_value v, const ifn_jinja_args *args,
                          int *out) {
     (void)args;
-    ifn_status st = parity(ctx, v, 2, out);
-    *out = !*out;
-    return st;
+    return remainder_is(ctx, v, ifn_jinja_int(2), 0, out);
 }
 static ifn_status t_divisibleby(ifn_jinja_ctx *ctx, ifn_jinja_value v, const ifn_jinja_args *args,
                                 int *out) {
-    ifn_jinja_value d = {0}, r = {0};
+    ifn_jinja_value d = {0};
     ifn_status st = test_arg(ctx, args, &d);
-    if (st == IFN_OK) st = ifn_jinja_ops_binary(ctx, IFN_JINJA_OP_MOD, v, d, &r);
-    if (st == IFN_OK) *out = !ifn_jinja_value_truthy(r);
-    return st;
+    return st == IFN_OK ? remainder_is(ctx, v, d, 0, out) : st;
 }
 
 /* Comparison tests: eq/equalto/==, ne/!=, lt/lessthan/<, le/<=, gt/greaterthan/>, ge/>=. */

@@ -89,6 +89,7 @@ static const render_case g_cases[] = {
     {"raw_block", "{% raw %}{{ not }} {% rendered %}{% endraw %}", "{}",
      "{{ not }} {% rendered %}"},
     {"comment", "a{# hidden {{ x }} #}b", "{}", "ab"},
+    {"generation_block", "a{% generation %}b{{ 1 }}{% endgeneration %}c", "{}", "ab1c"},
     {"ws_trim_lstrip", "a\n  {% if true %}\n  b\n  {% endif %}\nc", "{}", "a\n  b\nc"},
     {"ws_dash_modifiers", "a\n  {%- if true -%}\n  b\n  {%- endif -%}\nc", "{}", "abc"},
     {"ws_plus_modifiers", "  {%+ if true %}a{% endif +%}\nb", "{}", "  a\nb"},
@@ -228,6 +229,15 @@ static const render_case g_cases[] = {
      "{{ '%s=%s' | format('k', 1) }} {{ [1, 2, 3] | batch(2) | list }} {{ 'hello world foo' | "
      "truncate(9) }}",
      "{}", "k=1 [[1, 2], [3]] hello..."},
+    {"filter_tojson_ensure_ascii",
+     "{{ 'h\303\251 \360\237\230\200' | tojson(ensure_ascii=true) }} {{ {'k': [1, 2]} | "
+     "tojson(separators=(',', ':')) }}",
+     "{}", "\"h\\u00e9 \\ud83d\\ude00\" {\"k\":[1,2]}"},
+    {"markup_concat_escapes",
+     "{{ ('<b>' | safe) + '<i>' }} {{ '<i>' + ('<b>' | safe) }} {{ ('<b>' | safe) ~ '<i>' }} {{ "
+     "('a' | safe | upper) + '<' }}",
+     "{}", "<b>&lt;i&gt; &lt;i&gt;<b> <b><i> A&lt;"},
+    {"macro_output_is_plain", "{% macro m() %}<b>{% endmacro %}{{ m() + '<i>' }}", "{}", "<b><i>"},
     {"str_methods",
      "{{ ' a '.strip() }}|{{ 'xax'.lstrip('x') }}|{{ 'xax'.rstrip('x') }}|{{ 'a,b,,c'.split(',') "
      "}}|{{ ' a  b '.split() }}|{{ 'a b c'.split(' ', 1) }}|{{ 'a b c'.rsplit(' ', 1) }}|{{ "
@@ -298,6 +308,8 @@ static const render_case g_error_cases[] = {
     {"call_string", "{{ 'abc'() }}", "{}", "'str' object is not callable"},
     {"length_of_int", "{{ 5 | length }}", "{}", "object of type 'int' has no len()"},
     {"items_of_list", "{{ [1] | items | list }}", "{}", "Can only get item pairs from a mapping."},
+    {"int_of_undefined", "{{ missing | int }}", "{}", "'missing' is undefined"},
+    {"strftime_now_call", "{{ strftime_now('%Y') }}", "{}", "'strftime_now' is undefined"},
 };
 
 static const struct {

@@ -2,10 +2,11 @@
  *   x if c else y  <  or  <  and  <  not  <  comparisons, in, not in  <  + -  <  ~
  *   <  * / // %  <  **  <  unary - +  <  primary with .attr [item] (call) |filter "is" test
  * so `a + b | f` filters b alone and `not x is defined` negates the test, as in Jinja2. */
+#include "tokenizer/jinja_parser_internal.h"
+
 #include <string.h>
 
 #include "tokenizer/jinja_filters.h"
-#include "tokenizer/jinja_parser_internal.h"
 #include "tokenizer/jinja_tests.h"
 
 static ifn_status parse_or(ifn_jinja_parser *p, ifn_jinja_node **out);
@@ -81,10 +82,10 @@ static ifn_status parse_items(ifn_jinja_parser *p, ifn_jinja_node *node, const c
             if (ifn_jinja_parser_accept_op(p, close)) break;
         }
         ifn_jinja_node *item = NULL;
-        ifn_status st = ifn_jinja_parser_expression(p, 1, &item);
+        ifn_status st = ifn_jinja_parser_expr_parse(p, 1, &item);
         if (st == IFN_OK) st = ifn_jinja_parser_push(p, &items, item);
         if (st == IFN_OK && pairs) st = ifn_jinja_parser_expect_op(p, ":");
-        if (st == IFN_OK && pairs) st = ifn_jinja_parser_expression(p, 1, &item);
+        if (st == IFN_OK && pairs) st = ifn_jinja_parser_expr_parse(p, 1, &item);
         if (st == IFN_OK && pairs) st = ifn_jinja_parser_push(p, &items, item);
         if (st != IFN_OK) return st;
     }
@@ -98,7 +99,7 @@ static ifn_status parse_paren(ifn_jinja_parser *p, ifn_jinja_node **out) {
         *out = ifn_jinja_parser_new_node(p, IFN_JINJA_N_TUPLE);
         return *out ? IFN_OK : IFN_E_NOMEM;
     }
-    ifn_status st = ifn_jinja_parser_tuple(p, 1, out);
+    ifn_status st = ifn_jinja_parser_expr_tuple(p, 1, out);
     if (st == IFN_OK) st = ifn_jinja_parser_expect_op(p, ")");
     return st;
 }
@@ -138,7 +139,7 @@ static ifn_status parse_primary(ifn_jinja_parser *p, ifn_jinja_node **out) {
 
 /* ---- postfix: .attr [item] [a:b:c] (args) ------------------------------------------------ */
 
-ifn_status ifn_jinja_parser_call_args(ifn_jinja_parser *p, ifn_jinja_node *node) {
+ifn_status ifn_jinja_parser_expr_call_args(ifn_jinja_parser *p, ifn_jinja_node *node) {
     ifn_jinja_node_vec args = {0};
     while (!ifn_jinja_parser_accept_op(p, ")")) {
         if (args.n > 0) {
@@ -155,14 +156,14 @@ ifn_status ifn_jinja_parser_call_args(ifn_jinja_parser *p, ifn_jinja_node *node)
             p->pos += 2;
             if (!(arg = ifn_jinja_parser_new_node(p, IFN_JINJA_N_KWARG))) return IFN_E_NOMEM;
             arg->name = t->text;
-            ifn_status st = ifn_jinja_parser_expression(p, 1, &arg->a);
+            ifn_status st = ifn_jinja_parser_expr_parse(p, 1, &arg->a);
             if (st != IFN_OK) return st;
         } else {
             for (int32_t i = 0; i < args.n; i++)
                 if (args.items[i]->type == IFN_JINJA_N_KWARG)
                     return ifn_jinja_parser_error(p, "positional argument follows keyword "
                                                      "argument");
-            ifn_status st = ifn_jinja_parser_expression(p, 1, &arg);
+            ifn_status st = ifn_jinja_parser_expr_parse(p, 1, &arg);
             if (st != IFN_OK) return st;
         }
         ifn_status st = ifn_jinja_parser_push(p, &args, arg);
@@ -178,7 +179,7 @@ static ifn_status parse_subscript(ifn_jinja_parser *p, ifn_jinja_node *object,
                                   ifn_jinja_node **out) {
     ifn_jinja_node *first = NULL;
     ifn_status st = IFN_OK;
-    if (!ifn_jinja_parser_is_op(p, ":")) st = ifn_jinja_parser_expression(p, 1, &first);
+    if (!ifn_jinja_parser_is_op(p, ":")) st = ifn_jinja_parser_expr_parse(p, 1, &first);
     if (st != IFN_OK) return st;
     ifn_jinja_node *n;
     if (!ifn_jinja_parser_accept_op(p, ":")) {
@@ -192,9 +193,9 @@ static ifn_status parse_subscript(ifn_jinja_parser *p, ifn_jinja_node *object,
     n->a = object;
     n->b = first;
     if (!ifn_jinja_parser_is_op(p, "]") && !ifn_jinja_parser_is_op(p, ":"))
-        st = ifn_jinja_parser_expression(p, 1, &n->c);
+        st = ifn_jinja_parser_expr_parse(p, 1, &n->c);
     if (st == IFN_OK && ifn_jinja_parser_accept_op(p, ":") && !ifn_jinja_parser_is_op(p, "]"))
-        st = ifn_jinja_parser_expression(p, 1, &n->d);
+        st = ifn_jinja_parser_expr_parse(p, 1, &n->d);
     *out = n;
     return st == IFN_OK ? ifn_jinja_parser_expect_op(p, "]") : st;
 }
@@ -204,7 +205,7 @@ static ifn_status parse_call(ifn_jinja_parser *p, ifn_jinja_node *callee, ifn_ji
     if (!n) return IFN_E_NOMEM;
     n->a = callee;
     *out = n;
-    return ifn_jinja_parser_call_args(p, n);
+    return ifn_jinja_parser_expr_call_args(p, n);
 }
 
 static ifn_status parse_postfix(ifn_jinja_parser *p, ifn_jinja_node **node) {
@@ -248,11 +249,11 @@ static ifn_status parse_filter(ifn_jinja_parser *p, ifn_jinja_node *operand, ifn
     if (!n->filter)
         return ifn_jinja_parser_error(p, "no filter named '%.*s'", (int)t->text.len, t->text.ptr);
     *out = n;
-    return ifn_jinja_parser_accept_op(p, "(") ? ifn_jinja_parser_call_args(p, n) : IFN_OK;
+    return ifn_jinja_parser_accept_op(p, "(") ? ifn_jinja_parser_expr_call_args(p, n) : IFN_OK;
 }
 
-ifn_status ifn_jinja_parser_filter_chain(ifn_jinja_parser *p, ifn_jinja_node *operand,
-                                         ifn_jinja_node **out) {
+ifn_status ifn_jinja_parser_expr_filter_chain(ifn_jinja_parser *p, ifn_jinja_node *operand,
+                                              ifn_jinja_node **out) {
     ifn_status st = parse_filter(p, operand, out);
     while (st == IFN_OK && ifn_jinja_parser_accept_op(p, "|"))
         st = parse_filter(p, *out, out);
@@ -284,7 +285,7 @@ static ifn_status parse_test(ifn_jinja_parser *p, ifn_jinja_node *operand, ifn_j
     if (!n->test)
         return ifn_jinja_parser_error(p, "no test named '%.*s'", (int)t->text.len, t->text.ptr);
     *out = n;
-    if (ifn_jinja_parser_accept_op(p, "(")) return ifn_jinja_parser_call_args(p, n);
+    if (ifn_jinja_parser_accept_op(p, "(")) return ifn_jinja_parser_expr_call_args(p, n);
     if (!starts_bare_test_arg(p)) return IFN_OK;
     ifn_jinja_node *arg = NULL;
     ifn_status st = parse_primary(p, &arg);
@@ -456,7 +457,7 @@ static ifn_status parse_or(ifn_jinja_parser *p, ifn_jinja_node **out) {
     return st;
 }
 
-ifn_status ifn_jinja_parser_expression(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out) {
+ifn_status ifn_jinja_parser_expr_parse(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out) {
     if (++p->depth > IFN_JINJA_MAX_NESTING)
         return ifn_jinja_parser_error(p, "expression nested too deeply");
     ifn_status st = parse_or(p, out);
@@ -466,16 +467,16 @@ ifn_status ifn_jinja_parser_expression(ifn_jinja_parser *p, int with_cond, ifn_j
         n->b = *out;
         st = parse_or(p, &n->a);
         if (st == IFN_OK && ifn_jinja_parser_accept_name(p, "else"))
-            st = ifn_jinja_parser_expression(p, 1, &n->c);
+            st = ifn_jinja_parser_expr_parse(p, 1, &n->c);
         *out = n;
     }
     p->depth--;
     return st;
 }
 
-ifn_status ifn_jinja_parser_tuple(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out) {
+ifn_status ifn_jinja_parser_expr_tuple(ifn_jinja_parser *p, int with_cond, ifn_jinja_node **out) {
     ifn_jinja_node *first = NULL;
-    ifn_status st = ifn_jinja_parser_expression(p, with_cond, &first);
+    ifn_status st = ifn_jinja_parser_expr_parse(p, with_cond, &first);
     if (st != IFN_OK || !ifn_jinja_parser_is_op(p, ",")) {
         *out = first;
         return st;
@@ -488,7 +489,7 @@ ifn_status ifn_jinja_parser_tuple(ifn_jinja_parser *p, int with_cond, ifn_jinja_
             ifn_jinja_parser_is_op(p, ")"))
             break; /* trailing comma */
         ifn_jinja_node *item = NULL;
-        st = ifn_jinja_parser_expression(p, with_cond, &item);
+        st = ifn_jinja_parser_expr_parse(p, with_cond, &item);
         if (st == IFN_OK) st = ifn_jinja_parser_push(p, &items, item);
     }
     ifn_jinja_node *n = ifn_jinja_parser_new_node(p, IFN_JINJA_N_TUPLE);

@@ -109,4 +109,19 @@ static inline __m128i ifn_avx2_q4_k_scales_mins(const unsigned char *packed) {
                           (int)(p[1] & low6), (int)(((p[2] >> 4) & lo) | ((p[1] >> 2) & top)));
 }
 
+/* Q6_K: the four 32-level quarters of one half-block as unsigned 6-bit levels u (the stored
+ * value is u - 32): low nibbles from ql0 / ql1 (high nibbles for quarters 2 and 3), top two
+ * bits from bit pair j of qh, moved to bits 4..5. */
+static inline void ifn_avx2_q6_k_unpack(__m256i ql0, __m256i ql1, __m256i qh, __m256i u[4]) {
+    const __m256i low4 = _mm256_set1_epi8(0x0F), top2 = _mm256_set1_epi8(0x30);
+    u[0] = _mm256_or_si256(_mm256_and_si256(ql0, low4),
+                           _mm256_and_si256(_mm256_slli_epi16(qh, 4), top2));
+    u[1] = _mm256_or_si256(_mm256_and_si256(ql1, low4),
+                           _mm256_and_si256(_mm256_slli_epi16(qh, 2), top2));
+    u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low4),
+                           _mm256_and_si256(qh, top2));
+    u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low4),
+                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), top2));
+}
+
 #endif

@@ -220,14 +220,7 @@ static void q6_k_block(const unsigned char *w, const float *x, accum *acc) {
         const __m256i ql1 = ifn_avx2_load(w + 64 * h + 32);
         const __m256i qh = ifn_avx2_load(w + 128 + 32 * h);
         __m256i u[4];
-        u[0] = _mm256_or_si256(_mm256_and_si256(ql0, bytes(0x0F)),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 4), bytes(0x30)));
-        u[1] = _mm256_or_si256(_mm256_and_si256(ql1, bytes(0x0F)),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 2), bytes(0x30)));
-        u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), bytes(0x0F)),
-                               _mm256_and_si256(qh, bytes(0x30)));
-        u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), bytes(0x0F)),
-                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), bytes(0x30)));
+        ifn_avx2_q6_k_unpack(ql0, ql1, qh, u);
         for (int j = 0; j < 4; j++) {
             const int s = 8 * h + 2 * j;
             add_scaled(acc, _mm256_sub_epi8(u[j], bytes(32)), d * (float)scales[s],

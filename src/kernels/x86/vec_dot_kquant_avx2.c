@@ -149,17 +149,8 @@ static __m256 q6_k_block(const unsigned char *w, const unsigned char *a, __m256 
         const __m256i ql0 = ifn_avx2_load(w + 64 * h);
         const __m256i ql1 = ifn_avx2_load(w + 64 * h + 32);
         const __m256i qh = ifn_avx2_load(w + 128 + 32 * h);
-        /* quarter j: low nibble from ql0 / ql1 (j even / odd, high nibbles for j >= 2), top
-         * bits from bit pair j of qh, moved to bits 4..5 */
         __m256i u[4];
-        u[0] = _mm256_or_si256(_mm256_and_si256(ql0, bytes(0x0F)),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 4), bytes(0x30)));
-        u[1] = _mm256_or_si256(_mm256_and_si256(ql1, bytes(0x0F)),
-                               _mm256_and_si256(_mm256_slli_epi16(qh, 2), bytes(0x30)));
-        u[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), bytes(0x0F)),
-                               _mm256_and_si256(qh, bytes(0x30)));
-        u[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), bytes(0x0F)),
-                               _mm256_and_si256(_mm256_srli_epi16(qh, 2), bytes(0x30)));
+        ifn_avx2_q6_k_unpack(ql0, ql1, qh, u);
         for (int j = 0; j < 4; j++) {
             const unsigned char *y = a + ACT_QS + 128 * h + 32 * j;
             sumi = _mm256_add_epi32(sumi, dot_scaled(u[j], y, one_scale(pairs, 4 * h + j)));

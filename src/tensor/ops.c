@@ -8,6 +8,9 @@
 #include "kernels/dequant.h"
 #include "kernels/kernels.h"
 
+/* Weight bytes per row tile of the matrix product: well inside a 512 KiB-1 MiB L2. */
+#define MATMUL_TILE_BYTES (128 * 1024)
+
 /* Traits for weight types the kernel table cannot multiply directly: float activations, rows
  * decoded into scratch by ifn_ops_matmul. */
 static const ifn_matmul_traits g_decode_then_dot = {.act_type = IFN_DTYPE_F32};
@@ -28,8 +31,10 @@ void ifn_ops_convert_act(const ifn_matmul_traits *tr, const float *x, int64_t n_
                          size_t act_stride, int64_t tok_begin, int64_t tok_end) {
     for (int64_t t = tok_begin; t < tok_end; t++) {
         unsigned char *dst = (unsigned char *)act + (size_t)t * act_stride;
-        if (tr->act_type == IFN_DTYPE_F32) memcpy(dst, x + t * n_cols, (size_t)n_cols * sizeof(float));
-        else tr->quantize_act(x + t * n_cols, dst, n_cols);
+        if (tr->act_type == IFN_DTYPE_F32)
+            memcpy(dst, x + t * n_cols, (size_t)n_cols * sizeof(float));
+        else
+            tr->quantize_act(x + t * n_cols, dst, n_cols);
     }
 }
 
@@ -39,18 +44,27 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void
     const int64_t n_cols = w->n_cols;
     const unsigned char *act_bytes = act;
     if (tr->vec_dot) {
-        /* Four tokens per pass unpack each weight block once; the x4 kernels give bit-identical
-         * results to vec_dot, so outputs do not depend on how tokens are grouped. */
-        for (int64_t r = row_begin; r < row_end; r++) {
-            const void *row = ifn_tensor_row(w, r);
+        /* Rows are taken in tiles that stay in L2 while each group of four tokens sweeps them,
+         * and the four-token kernel unpacks each weight block once per group. The x4 kernels
+         * give bit-identical results to vec_dot, so outputs do not depend on the grouping. */
+        int64_t tile = (int64_t)(MATMUL_TILE_BYTES / (w->row_bytes ? w->row_bytes : 1));
+        if (tile < 1) tile = 1;
+        for (int64_t r0 = row_begin; r0 < row_end; r0 += tile) {
+            int64_t r1 = r0 + tile < row_end ? r0 + tile : row_end;
             int64_t t = 0;
             for (; tr->vec_dot_x4 && t + 4 <= n_tokens; t += 4) {
-                float out[4];
-                tr->vec_dot_x4(row, act_bytes + (size_t)t * act_stride, act_stride, n_cols, out);
-                for (int j = 0; j < 4; j++) y[(t + j) * y_stride + r] = out[j];
+                const unsigned char *a = act_bytes + (size_t)t * act_stride;
+                for (int64_t r = r0; r < r1; r++) {
+                    float out[4];
+                    tr->vec_dot_x4(ifn_tensor_row(w, r), a, act_stride, n_cols, out);
+                    for (int j = 0; j < 4; j++)
+                        y[(t + j) * y_stride + r] = out[j];
+                }
             }
             for (; t < n_tokens; t++)
-                y[t * y_stride + r] = tr->vec_dot(row, act_bytes + (size_t)t * act_stride, n_cols);
+                for (int64_t r = r0; r < r1; r++)
+                    y[t * y_stride + r] = tr->vec_dot(ifn_tensor_row(w, r),
+                                                      act_bytes + (size_t)t * act_stride, n_cols);
         }
         return;
     }
@@ -70,9 +84,11 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void
 
 void ifn_ops_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
     float sum_sq = 0.0f;
-    for (int64_t i = 0; i < n; i++) sum_sq += x[i] * x[i];
+    for (int64_t i = 0; i < n; i++)
+        sum_sq += x[i] * x[i];
     float scale = 1.0f / sqrtf(sum_sq / (float)n + eps);
-    for (int64_t i = 0; i < n; i++) out[i] = weight[i] * (scale * x[i]);
+    for (int64_t i = 0; i < n; i++)
+        out[i] = weight[i] * (scale * x[i]);
 }
 
 ifn_status ifn_ops_get_row(const ifn_tensor *table, int64_t token, float *out) {
@@ -101,9 +117,11 @@ void ifn_ops_softmax(float *x, int64_t n) {
         x[i] = expf(x[i] - max);
         sum += x[i];
     }
-    for (int64_t i = 0; i < n; i++) x[i] /= sum;
+    for (int64_t i = 0; i < n; i++)
+        x[i] /= sum;
 }
 
 void ifn_ops_add(float *x, const float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+    for (int64_t i = 0; i < n; i++)
+        x[i] += y[i];
 }

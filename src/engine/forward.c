@@ -48,7 +48,6 @@ struct ifn_forward {
     float *scores;       /* [n_threads][n_rot] RoPE cos/sin of the current token */
     float *row_scratch;  /* [n_threads][widest] decoded weight rows (fallback path) */
     float *inv_freq;     /* [n_rot / 2] */
-    float *hidden;       /* [n_embd] last token's normed hidden state */
 };
 
 /* What one forward_task invocation works on. */
@@ -104,10 +103,9 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->scores = alloc_floats(nt * (size_t)hp->n_rot);
     f->row_scratch = alloc_floats(nt * (size_t)f->widest);
     f->inv_freq = alloc_floats((size_t)hp->n_rot / 2 + 1);
-    f->hidden = alloc_floats((size_t)hp->n_embd);
     if (!f->tok_seq || !f->tok_pos || !f->block_ptrs || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
         !f->gate || !f->up || !f->act_a || !f->act_b || !f->scores || !f->row_scratch ||
-        !f->inv_freq || !f->hidden)
+        !f->inv_freq)
         return ifn_fail(IFN_E_NOMEM, "forward: no memory for a %d-token context", f->n_ctx);
     return IFN_OK;
 }
@@ -156,7 +154,7 @@ void ifn_forward_destroy(ifn_forward *f) {
     if (!f) return;
     void *buffers[] = {f->x,        f->xb,     f->q,      f->k,          f->v,
                        f->proj,     f->gate,   f->up,     f->act_a,      f->act_b,
-                       f->scores,   f->row_scratch, f->inv_freq, f->hidden};
+                       f->scores,   f->row_scratch, f->inv_freq};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; i++) ifn_free_aligned(buffers[i]);
     if (f->own_cache) ifn_block_table_clear(&f->own_table, f->own_cache);
     ifn_block_table_deinit(&f->own_table);
@@ -178,10 +176,6 @@ int32_t ifn_forward_max_batch(const ifn_forward *f) {
 
 int32_t ifn_forward_n_vocab(const ifn_forward *f) {
     return f->hp.n_vocab;
-}
-
-const float *ifn_forward_last_hidden(const ifn_forward *f) {
-    return f->hidden;
 }
 
 ifn_kv_cache_params ifn_forward_kv_params(const ifn_forward *f, int32_t block_size) {
@@ -256,9 +250,10 @@ static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int3
         float *q = f->q + t * f->q_dim, *k = f->k + t * f->kv_dim, *v = f->v + t * f->kv_dim;
         int32_t pos = f->tok_pos[t];
         const ifn_block_table *table = s->batch->seqs[f->tok_seq[t]].table;
-        if (l->bq.data) ifn_ops_add(q, l->bq.data, f->q_dim);
-        if (l->bk.data) ifn_ops_add(k, l->bk.data, f->kv_dim);
-        if (l->bv.data) ifn_ops_add(v, l->bv.data, f->kv_dim);
+        ifn_add_fn add = ifn_kernels_get()->add;
+        if (l->bq.data) add(q, q, l->bq.data, f->q_dim);
+        if (l->bk.data) add(k, k, l->bk.data, f->kv_dim);
+        if (l->bv.data) add(v, v, l->bv.data, f->kv_dim);
         rope_token(f, q, k, pos, f->scores + (size_t)ith * (size_t)f->hp.n_rot);
         store_row(s->cache, il, table, pos, k, 0);
         store_row(s->cache, il, table, pos, v, 1);
@@ -383,7 +378,6 @@ static void output_block(ifn_forward *f, const step *s, int ith, int nth) {
         ifn_kernels_get()->rmsnorm(f->xb + r * d, f->x + (int64_t)s->rows[r] * d,
                                    ifn_model_output_norm(f->model)->data, d, f->hp.rms_eps);
     sync_threads(f);
-    if (ith == 0) memcpy(f->hidden, f->xb + (int64_t)(s->n_rows - 1) * d, (size_t)d * sizeof(float));
     convert_rows(f, tr, f->xb, d, f->act_a, s->n_rows, ith, nth);
     sync_threads(f);
     matmul_rows(f, out, tr, f->act_a, s->n_rows, s->batch->logits, f->hp.n_vocab, ith, nth);

@@ -53,8 +53,4 @@ ifn_status ifn_forward_batch(ifn_forward *forward, ifn_kv_cache *cache, const if
 ifn_status ifn_forward_eval(ifn_forward *forward, const int32_t *tokens, int32_t n, int32_t pos0,
                             float *logits, int all_logits);
 
-/* Final hidden state (after output_norm) of the last logits row of the last step: [n_embd].
- * For embeddings. Valid until the next step. */
-const float *ifn_forward_last_hidden(const ifn_forward *forward);
-
 #endif

@@ -2,7 +2,6 @@
  * batch, so prefill costs one pass over the weights, not one per token. */
 #include "tensor/ops.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "kernels/dequant.h"
@@ -82,15 +81,6 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void
     }
 }
 
-void ifn_ops_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps) {
-    float sum_sq = 0.0f;
-    for (int64_t i = 0; i < n; i++)
-        sum_sq += x[i] * x[i];
-    float scale = 1.0f / sqrtf(sum_sq / (float)n + eps);
-    for (int64_t i = 0; i < n; i++)
-        out[i] = weight[i] * (scale * x[i]);
-}
-
 ifn_status ifn_ops_get_row(const ifn_tensor *table, int64_t token, float *out) {
     const void *row = ifn_tensor_row(table, token);
     if (table->type == IFN_DTYPE_F32) {
@@ -100,28 +90,3 @@ ifn_status ifn_ops_get_row(const ifn_tensor *table, int64_t token, float *out) {
     return ifn_dequant_row(table->type, row, out, table->n_cols);
 }
 
-void ifn_ops_swiglu(float *out, const float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float g = gate[i];
-        g *= 1.0f / (1.0f + expf(-g));
-        out[i] = g * up[i];
-    }
-}
-
-void ifn_ops_softmax(float *x, int64_t n) {
-    float max = x[0];
-    for (int64_t i = 1; i < n; i++)
-        if (x[i] > max) max = x[i];
-    float sum = 0.0f;
-    for (int64_t i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    for (int64_t i = 0; i < n; i++)
-        x[i] /= sum;
-}
-
-void ifn_ops_add(float *x, const float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++)
-        x[i] += y[i];
-}

@@ -29,19 +29,7 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *traits, const 
                     size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
                     int64_t row_begin, int64_t row_end, float *row_scratch);
 
-/* out[i] = x[i] / sqrt(mean(x^2) + eps) * weight[i]; out may alias x. */
-void ifn_ops_rmsnorm(float *out, const float *x, const float *weight, int64_t n, float eps);
-
 /* Copies row `token` of the embedding table to out[n_cols] (decoding quantized rows). */
 ifn_status ifn_ops_get_row(const ifn_tensor *table, int64_t token, float *out);
-
-/* out[i] = silu(gate[i]) * up[i]; out may alias gate. */
-void ifn_ops_swiglu(float *out, const float *gate, const float *up, int64_t n);
-
-/* In-place softmax over x[0..n). */
-void ifn_ops_softmax(float *x, int64_t n);
-
-/* x[i] += y[i] */
-void ifn_ops_add(float *x, const float *y, int64_t n);
 
 #endif

@@ -89,4 +89,3 @@ ifn_status ifn_ops_get_row(const ifn_tensor *table, int64_t token, float *out) {
     }
     return ifn_dequant_row(table->type, row, out, table->n_cols);
 }
-

@@ -1,6 +1,7 @@
 /* Inferneo public API: load a model (GGUF or llama2.c), tokenize, generate, free.
- * Handles are opaque. An ifn_llm is used by one thread at a time (it owns one KV cache);
- * load several for concurrent use — the weights are mapped once per load. */
+ * Handles are opaque. Generation runs on the llm's serving engine (its own thread, paged KV
+ * cache with prefix reuse), one sequence at a time; ifn_llm_generate is thread-safe and calls
+ * from several threads queue. */
 #ifndef IFN_INFERNEO_INFERNEO_H
 #define IFN_INFERNEO_INFERNEO_H
 
@@ -91,7 +92,9 @@ typedef struct ifn_generate_result {
 typedef int (*ifn_text_callback)(const char *text, size_t len, void *user);
 
 /* Evaluates the prompt (which must not be empty) and generates text, calling `on_text` as it
- * goes. Starts from an empty KV cache each call. */
+ * goes (from the engine thread). KV blocks of an earlier call's identical prefix may be reused;
+ * results do not depend on it. The KV cache is F32 so greedy output equals float32 reference
+ * implementations. Errors: IFN_E_INVALID (empty or over-long prompt, bad parameters). */
 IFN_PUBLIC ifn_status ifn_llm_generate(ifn_llm *llm, const int32_t *prompt, size_t n_prompt,
                                        const ifn_generate_params *params, ifn_text_callback on_text,
                                        void *user, ifn_generate_result *out_result);

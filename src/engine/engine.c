@@ -253,12 +253,14 @@ static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const
         finish_request(e, r, IFN_FINISH_CANCELLED);
         return -1;
     }
+    /* The newest token needs a KV position only if another one is to follow it, so a context of
+     * n_ctx positions yields tokens until the sequence holds n_ctx + 1 (as llama2.c's run.c). */
     if (outcome > 0) {
         seq->hit_stop_string = 1;
         finish_seq(e, r, seq, IFN_FINISH_STOP);
     }
     else if (seq->n_generated >= r->req.sampling.max_tokens ||
-             (int32_t)seq->tokens.count >= ifn_forward_n_ctx(e->forward))
+             (int32_t)seq->tokens.count > ifn_forward_n_ctx(e->forward))
         finish_seq(e, r, seq, IFN_FINISH_LENGTH);
     return 0;
 }

@@ -1,14 +1,15 @@
-/* Public API (include/inferneo/inferneo.h): a model, its tokenizer and one forward context.
- * The tokenizer comes from the GGUF metadata, or from a llama2.c tokenizer.bin (given, or found
- * beside the checkpoint as tokenizer.bin / tok<vocab>.bin). */
+/* Public API (include/inferneo/inferneo.h): a model, its tokenizer, and a serving engine that
+ * generation goes through (started on the first ifn_llm_generate). The tokenizer comes from the
+ * GGUF metadata, or from a llama2.c tokenizer.bin (given, or found beside the checkpoint as
+ * tokenizer.bin / tok<vocab>.bin). */
 #include "inferneo/inferneo.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/forward.h"
-#include "engine/generate.h"
+#include "engine/engine.h"
 #include "engine/llm.h"
 #include "engine/vocab_gguf.h"
 #include "model/model.h"
@@ -20,8 +21,8 @@
 struct ifn_llm {
     ifn_model *model;
     ifn_vocab *vocab;
-    ifn_pool *pool;
-    ifn_forward *forward;
+    ifn_llm_params params;
+    ifn_engine *engine;        /* created by the first ifn_llm_generate */
     int32_t stop_token_ids[1]; /* llama2.c models end a sequence with BOS (as run.c does) */
     int32_t n_stop_token_ids;
 };
@@ -81,14 +82,7 @@ ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
     if (st == IFN_OK && ifn_vocab_size(llm->vocab) > ifn_model_hparams(llm->model)->n_vocab)
         st = ifn_fail(IFN_E_FORMAT, "the tokenizer has %d tokens but the model only %d",
                       ifn_vocab_size(llm->vocab), ifn_model_hparams(llm->model)->n_vocab);
-    if (st == IFN_OK) st = ifn_pool_create(p->n_threads, &llm->pool);
-    if (st == IFN_OK) {
-        ifn_forward_params fp = ifn_forward_params_default();
-        fp.n_ctx = p->n_ctx;
-        fp.pool = llm->pool;
-        fp.exact = p->exact;
-        st = ifn_forward_create(llm->model, &fp, &llm->forward);
-    }
+    llm->params = *p;
     if (st != IFN_OK) {
         ifn_llm_destroy(llm);
         return st;
@@ -101,8 +95,7 @@ ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
 
 void ifn_llm_destroy(ifn_llm *llm) {
     if (!llm) return;
-    ifn_forward_destroy(llm->forward);
-    ifn_pool_destroy(llm->pool);
+    ifn_engine_destroy(llm->engine);
     ifn_vocab_destroy(llm->vocab);
     ifn_model_release(llm->model);
     ifn_free(llm);
@@ -132,19 +125,87 @@ ifn_status ifn_llm_detokenize(const ifn_llm *llm, const int32_t *ids, size_t n_i
     return ifn_vocab_detokenize(llm->vocab, ids, n_ids, 0, out_text, out_len);
 }
 
+/* Hands engine callbacks (engine thread) over to the caller waiting in ifn_llm_generate. */
+typedef struct generation {
+    pthread_mutex_t lock; /* guards: is_done, status, result */
+    pthread_cond_t done;
+    int is_done;
+    ifn_status status;
+    ifn_generate_result result;
+    ifn_text_callback on_text;
+    void *user;
+} generation;
+
+static int gen_on_token(void *user, int32_t index, int32_t token, const char *text, size_t len,
+                        const ifn_sampler_logprobs *logprobs) {
+    (void)index, (void)token, (void)logprobs;
+    generation *g = user;
+    return len > 0 && g->on_text ? g->on_text(text, len, g->user) : 0;
+}
+
+static void gen_on_finish(void *user, int32_t index, ifn_finish_reason reason, const char *text,
+                          size_t len, const ifn_request_usage *usage) {
+    (void)index;
+    generation *g = user;
+    if (len > 0 && g->on_text) g->on_text(text, len, g->user);
+    g->result.finish_reason = reason;
+    g->result.n_prompt_tokens = usage->prompt_tokens;
+    g->result.n_generated_tokens = usage->completion_tokens;
+    g->result.prompt_seconds = usage->ttft_seconds;
+    g->result.generate_seconds = usage->total_seconds - usage->ttft_seconds;
+}
+
+static void gen_on_done(void *user, ifn_status status, const char *message) {
+    generation *g = user;
+    pthread_mutex_lock(&g->lock);
+    g->status = status == IFN_E_CANCELLED ? IFN_OK : status; /* a cancel is a finish reason */
+    if (status != IFN_OK && status != IFN_E_CANCELLED) ifn_fail(status, "generate: %s", message);
+    g->is_done = 1;
+    pthread_cond_signal(&g->done);
+    pthread_mutex_unlock(&g->lock);
+}
+
+/* One sequence at a time with an F32 KV cache, so results equal the float32 reference
+ * implementations (llama2.c's run.c) token for token. */
+static ifn_status start_engine(ifn_llm *llm) {
+    if (llm->engine) return IFN_OK;
+    ifn_engine_params ep = ifn_engine_params_default();
+    ep.n_threads = llm->params.n_threads;
+    ep.n_ctx = llm->params.n_ctx;
+    ep.exact = llm->params.exact;
+    ep.max_num_seqs = 1;
+    ep.kv_type = IFN_DTYPE_F32;
+    return ifn_engine_create(llm->model, llm->vocab, &ep, &llm->engine);
+}
+
 ifn_status ifn_llm_generate(ifn_llm *llm, const int32_t *prompt, size_t n_prompt,
                             const ifn_generate_params *params, ifn_text_callback on_text,
                             void *user, ifn_generate_result *out_result) {
-    ifn_generate_request req = {
-        .prompt = prompt,
-        .n_prompt = n_prompt,
-        .params = params,
-        .stop_token_ids = llm->stop_token_ids,
-        .n_stop_token_ids = llm->n_stop_token_ids,
-        .on_text = on_text,
-        .user = user,
-    };
-    return ifn_generate_run(llm->forward, llm->vocab, &req, out_result);
+    if (n_prompt == 0 || n_prompt > INT32_MAX) return ifn_fail(IFN_E_INVALID, "the prompt is empty");
+    ifn_status st = start_engine(llm);
+    if (st != IFN_OK) return st;
+    generation g = {.status = IFN_OK, .on_text = on_text, .user = user};
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_cond_init(&g.done, NULL);
+    ifn_request req;
+    ifn_request_init(&req);
+    req.prompt = prompt;
+    req.n_prompt = (int32_t)n_prompt;
+    req.sampling = *params;
+    req.stop_token_ids = llm->stop_token_ids;
+    req.n_stop_token_ids = llm->n_stop_token_ids;
+    req.callbacks = (ifn_request_callbacks){gen_on_token, gen_on_finish, gen_on_done, &g};
+    st = ifn_engine_submit(llm->engine, &req, NULL);
+    if (st == IFN_OK) {
+        pthread_mutex_lock(&g.lock);
+        while (!g.is_done) pthread_cond_wait(&g.done, &g.lock);
+        st = g.status;
+        pthread_mutex_unlock(&g.lock);
+    }
+    pthread_cond_destroy(&g.done);
+    pthread_mutex_destroy(&g.lock);
+    if (st == IFN_OK) *out_result = g.result;
+    return st;
 }
 
 const ifn_model *ifn_llm_model(const ifn_llm *llm) {

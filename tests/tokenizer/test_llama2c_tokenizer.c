@@ -118,9 +118,9 @@ static void check_greedy_text(const char *model_dir, const char *name) {
     int have = v && tok_shared_path(rel, ids_path, sizeof ids_path);
     snprintf(rel, sizeof rel, "%s/%s.txt", model_dir, name);
     have = have && tok_shared_path(rel, txt_path, sizeof txt_path);
-    char *ids_text = have ? tok_read_file(ids_path, NULL) : NULL;
+    char *ids_text = have ? read_whole_file(ids_path, NULL) : NULL;
     size_t want_len = 0;
-    char *want = have ? tok_read_file(txt_path, &want_len) : NULL;
+    char *want = have ? read_whole_file(txt_path, &want_len) : NULL;
     if (!ids_text || !want) {
         ifn_vocab_destroy(v);
         free(ids_text);

@@ -83,7 +83,7 @@ static int check_vector_file(const char *path, const char *name) {
     snprintf(inp_path, sizeof inp_path, "%s.inp", path);
     snprintf(out_path, sizeof out_path, "%s.out", path);
     size_t inp_len = 0, out_len = 0;
-    char *inp = tok_read_file(inp_path, &inp_len), *out = tok_read_file(out_path, &out_len);
+    char *inp = read_whole_file(inp_path, &inp_len), *out = read_whole_file(out_path, &out_len);
     tok_case *cases = NULL;
     size_t n = inp && out ? tok_parse_cases(inp, inp_len, out, out_len, &cases) : 0;
     ifn_vocab *v = NULL;
@@ -289,7 +289,7 @@ static void test_vectors_llama2_tiny_random_matches_llamacpp(void **state) {
         !tok_shared_path("models/llama-2-tiny-random/tokenize_llamacpp.jsonl", jsonl_path,
                          sizeof jsonl_path))
         skip();
-    char *jsonl = tok_read_file(jsonl_path, NULL);
+    char *jsonl = read_whole_file(jsonl_path, NULL);
     if (!jsonl) skip();
     ifn_vocab *v = NULL;
     ifn_status st = tok_load_gguf_vocab(gguf_path, &v);

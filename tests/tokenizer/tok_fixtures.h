@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "engine/vocab_gguf.h"
+#include "support/shared.h"
 #include "model/gguf.h"
 #include "tokenizer/vocab.h"
 
@@ -19,30 +20,6 @@ static inline int tok_shared_path(const char *rel, char *out, size_t cap) {
     if (!dir || !*dir) return 0;
     int n = snprintf(out, cap, "%s/%s", dir, rel);
     return n > 0 && (size_t)n < cap;
-}
-
-/* Whole file, NUL-terminated, malloc'd (free with free); NULL if unreadable. */
-static inline char *tok_read_file(const char *path, size_t *out_len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (cap - len < 4096) {
-            cap = cap ? cap * 2 : 65536;
-            char *grown = realloc(buf, cap + 1);
-            if (!grown) break;
-            buf = grown;
-        }
-        size_t n = fread(buf + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
-    }
-    fclose(f);
-    if (!buf) return NULL;
-    buf[len] = '\0';
-    if (out_len) *out_len = len;
-    return buf;
 }
 
 static inline ifn_status tok_load_gguf_vocab(const char *path, ifn_vocab **out) {

@@ -19,19 +19,19 @@
 #include "util/time.h"
 
 typedef struct request_state {
-    struct request_state *next;   /* inbox list, then live list */
+    struct request_state *next; /* inbox list, then live list */
     uint64_t id;
-    ifn_request req;              /* prompt, stops, bias, stop ids point into owned copies */
+    ifn_request req; /* prompt, stops, bias, stop ids point into owned copies */
     int32_t *prompt_copy;
     char **stop_copies;
     ifn_logit_bias *bias_copy;
     int32_t *stop_ids_copy;
-    ifn_sequence *seqs;           /* [req.n] */
+    ifn_sequence *seqs; /* [req.n] */
     int32_t n_finished;
     int is_aborted;
     ifn_status abort_status;
     int64_t submit_ns;
-    int64_t deadline_ns;          /* 0 = none */
+    int64_t deadline_ns; /* 0 = none */
 } request_state;
 
 struct ifn_engine {
@@ -42,20 +42,21 @@ struct ifn_engine {
     ifn_forward *forward;
     ifn_kv_cache *cache;
     ifn_scheduler sched;
-    float *logits;                /* [max rows][n_vocab] */
+    float *logits; /* [max rows][n_vocab] */
     int32_t logits_rows;
     int32_t n_vocab;
-    int32_t *eog_ids;             /* end-of-generation ids, banned until min_tokens */
+    int32_t *eog_ids; /* end-of-generation ids, banned until min_tokens */
     int32_t n_eog_ids;
-    request_state *live;          /* engine thread only */
-    request_state *finished;      /* engine thread only: freed after the step that ended them,
-                                     since batch entries may still point at their sequences */
-    uint64_t next_arrival;        /* engine thread only */
+    request_state *live;     /* engine thread only */
+    request_state *finished; /* engine thread only: freed after the step that ended them,
+                                since batch entries may still point at their sequences */
+    uint64_t next_arrival;   /* engine thread only */
     pthread_t thread;
     int has_thread;
-    pthread_mutex_t lock;         /* guards: inbox, aborts, n_aborts, is_stopping, next_id, stats, is_idle */
-    pthread_cond_t wake;          /* engine thread waits for work */
-    pthread_cond_t idle;          /* ifn_engine_wait_idle waits for is_idle */
+    pthread_mutex_t
+        lock;            /* guards: inbox, aborts, n_aborts, is_stopping, next_id, stats, is_idle */
+    pthread_cond_t wake; /* engine thread waits for work */
+    pthread_cond_t idle; /* ifn_engine_wait_idle waits for is_idle */
     request_state *inbox;
     uint64_t *aborts;
     int32_t n_aborts, abort_capacity;
@@ -63,7 +64,7 @@ struct ifn_engine {
     uint64_t next_id;
     ifn_engine_stats stats;
     int is_idle;
-    int64_t generated_tokens;     /* engine thread only, copied into stats */
+    int64_t generated_tokens; /* engine thread only, copied into stats */
     int64_t finished_requests;
     int64_t steps;
 };
@@ -92,9 +93,11 @@ int32_t ifn_engine_n_ctx(const ifn_engine *e) {
 
 static void request_free(request_state *r, ifn_kv_cache *cache) {
     if (!r) return;
-    for (int32_t i = 0; r->seqs && i < r->req.n; i++) ifn_sequence_deinit(&r->seqs[i], cache);
+    for (int32_t i = 0; r->seqs && i < r->req.n; i++)
+        ifn_sequence_deinit(&r->seqs[i], cache);
     ifn_free(r->seqs);
-    for (int32_t i = 0; r->stop_copies && i < r->req.sampling.n_stop; i++) ifn_free(r->stop_copies[i]);
+    for (int32_t i = 0; r->stop_copies && i < r->req.sampling.n_stop; i++)
+        ifn_free(r->stop_copies[i]);
     ifn_free(r->stop_copies);
     ifn_free(r->prompt_copy);
     ifn_free(r->bias_copy);
@@ -109,7 +112,8 @@ static void fill_usage(const request_state *r, const ifn_sequence *seq, ifn_requ
     u->prompt_tokens = r->req.n_prompt;
     u->completion_tokens = seq->n_generated;
     u->cached_prompt_tokens = seq->n_cached_prompt;
-    u->queue_seconds = seq->first_scheduled_ns ? (double)(seq->first_scheduled_ns - r->submit_ns) / 1e9 : 0;
+    u->queue_seconds =
+        seq->first_scheduled_ns ? (double)(seq->first_scheduled_ns - r->submit_ns) / 1e9 : 0;
     u->ttft_seconds = seq->first_token_ns ? (double)(seq->first_token_ns - r->submit_ns) / 1e9 : 0;
     u->total_seconds = (double)(now - r->submit_ns) / 1e9;
 }
@@ -176,7 +180,8 @@ static void free_finished(ifn_engine *e) {
 
 /* Finishes every unfinished sample (r stays allocated until free_finished). */
 static void finish_request(ifn_engine *e, request_state *r, ifn_finish_reason why) {
-    for (int32_t i = 0; i < r->req.n; i++) finish_seq(e, r, &r->seqs[i], why);
+    for (int32_t i = 0; i < r->req.n; i++)
+        finish_seq(e, r, &r->seqs[i], why);
 }
 
 /* ---- sampling --------------------------------------------------------------------------- */
@@ -188,18 +193,22 @@ static int is_stop_token(const ifn_engine *e, const request_state *r, int32_t to
     return 0;
 }
 
+/* End-of-generation ids are banned from the first sample until min_tokens are generated;
+ * acting only at those two points keeps the per-token cost at zero. */
 static void apply_min_tokens(const ifn_engine *e, const request_state *r, ifn_sequence *seq) {
     if (r->req.min_tokens <= 0) return;
-    int ban = seq->n_generated < r->req.min_tokens;
-    for (int32_t i = 0; i < e->n_eog_ids; i++) {
-        if (ban) (void)ifn_sampler_ban_token(seq->sampler, e->eog_ids[i]);
-        else ifn_sampler_unban_token(seq->sampler, e->eog_ids[i]);
+    if (seq->n_generated == 0) {
+        for (int32_t i = 0; i < e->n_eog_ids; i++)
+            (void)ifn_sampler_ban_token(seq->sampler, e->eog_ids[i]);
+    } else if (seq->n_generated == r->req.min_tokens) {
+        for (int32_t i = 0; i < e->n_eog_ids; i++)
+            ifn_sampler_unban_token(seq->sampler, e->eog_ids[i]);
     }
 }
 
 /* Runs the text of a new token through detokenizer and stop matcher, then the callback.
  * Returns 1 if the sequence hit a stop string, -1 if the callback cancelled. */
-static int stream_token(ifn_engine *e, request_state *r, ifn_sequence *seq, int32_t token,
+static int stream_token(request_state *r, ifn_sequence *seq, int32_t token,
                         const ifn_sampler_logprobs *lp) {
     char text[512];
     size_t len = 0;
@@ -214,7 +223,6 @@ static int stream_token(ifn_engine *e, request_state *r, ifn_sequence *seq, int3
             stopped = res.is_stopped;
         }
     }
-    (void)e;
     if (r->req.callbacks.on_token &&
         r->req.callbacks.on_token(r->req.callbacks.user, seq->index, token, out, len, lp))
         return -1;
@@ -246,7 +254,7 @@ static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const
         finish_seq(e, r, seq, IFN_FINISH_LENGTH);
         return 0;
     }
-    int outcome = stream_token(e, r, seq, token, lp_ptr);
+    int outcome = stream_token(r, seq, token, lp_ptr);
     if (outcome < 0) {
         r->is_aborted = 1;
         r->abort_status = IFN_E_CANCELLED;
@@ -258,9 +266,8 @@ static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const
     if (outcome > 0) {
         seq->hit_stop_string = 1;
         finish_seq(e, r, seq, IFN_FINISH_STOP);
-    }
-    else if (seq->n_generated >= r->req.sampling.max_tokens ||
-             (int32_t)seq->tokens.count > ifn_forward_n_ctx(e->forward))
+    } else if (seq->n_generated >= r->req.sampling.max_tokens ||
+               (int32_t)seq->tokens.count > ifn_forward_n_ctx(e->forward))
         finish_seq(e, r, seq, IFN_FINISH_LENGTH);
     return 0;
 }
@@ -408,7 +415,8 @@ static void publish_stats(ifn_engine *e) {
     st.kv_blocks_used = kv.n_used;
     st.kv_blocks_free = kv.n_free;
     st.kv_blocks_cached = kv.n_cached;
-    for (int32_t i = 0; i < e->sched.n_running; i++) st.kv_tokens += e->sched.running[i]->table.n_tokens;
+    for (int32_t i = 0; i < e->sched.n_running; i++)
+        st.kv_tokens += e->sched.running[i]->table.n_tokens;
     st.prefix_queries = kv.prefix_queries;
     st.prefix_hits = kv.prefix_hits;
     st.preemptions = e->sched.preemptions;
@@ -468,12 +476,15 @@ static void *engine_main(void *arg) {
                 prev = cur;
                 cur = cur->next;
             }
-            if (prev) prev->next = NULL;
-            else incoming = NULL;
+            if (prev)
+                prev->next = NULL;
+            else
+                incoming = NULL;
             cur->next = NULL;
             admit_request(e, cur);
         }
-        for (int32_t i = 0; i < n_aborts; i++) apply_abort(e, aborts[i], IFN_E_CANCELLED);
+        for (int32_t i = 0; i < n_aborts; i++)
+            apply_abort(e, aborts[i], IFN_E_CANCELLED);
         ifn_free(aborts);
         free_finished(e);
         if (!keep_going) break;
@@ -482,7 +493,8 @@ static void *engine_main(void *arg) {
         free_finished(e);
         publish_stats(e);
     }
-    while (e->live) finish_request(e, e->live, IFN_FINISH_CANCELLED);
+    while (e->live)
+        finish_request(e, e->live, IFN_FINISH_CANCELLED);
     free_finished(e);
     publish_stats(e);
     pthread_mutex_lock(&e->lock);
@@ -511,8 +523,8 @@ static ifn_status create_cache(ifn_engine *e) {
     kp.model_id = (uint64_t)(uintptr_t)e->model;
     size_t bytes = e->params.kv_cache_bytes;
     if (bytes == 0) {
-        size_t per_pos = 2 * (size_t)kp.n_layer * (size_t)kp.kv_dim *
-                         (kp.kv_type == IFN_DTYPE_F16 ? 2 : 4);
+        size_t per_pos =
+            2 * (size_t)kp.n_layer * (size_t)kp.kv_dim * (kp.kv_type == IFN_DTYPE_F16 ? 2 : 4);
         bytes = per_pos * (size_t)ifn_forward_n_ctx(e->forward) * (size_t)e->params.max_num_seqs;
         size_t cap = available_ram_bytes() / 4;
         if (bytes > cap) bytes = cap;
@@ -649,8 +661,7 @@ static ifn_status copy_request(request_state *r, const ifn_request *req) {
 static ifn_status check_request(const ifn_engine *e, const ifn_request *req) {
     int32_t n_ctx = ifn_forward_n_ctx(e->forward);
     const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(e->cache);
-    if (!req->prompt || req->n_prompt < 1)
-        return ifn_fail(IFN_E_INVALID, "the prompt is empty");
+    if (!req->prompt || req->n_prompt < 1) return ifn_fail(IFN_E_INVALID, "the prompt is empty");
     if (req->n_prompt >= n_ctx)
         return ifn_fail(IFN_E_INVALID, "the prompt has %d tokens; the context holds %d",
                         req->n_prompt, n_ctx);
@@ -674,7 +685,8 @@ static ifn_status build_request(const ifn_engine *e, const ifn_request *req, req
     uint64_t seed = ifn_generate_pick_seed(&req->sampling);
     ifn_str stops[64];
     int32_t n_stops = r->req.sampling.n_stop < 64 ? r->req.sampling.n_stop : 64;
-    for (int32_t i = 0; i < n_stops; i++) stops[i] = ifn_str_from_cstr(r->req.sampling.stop[i]);
+    for (int32_t i = 0; i < n_stops; i++)
+        stops[i] = ifn_str_from_cstr(r->req.sampling.stop[i]);
     for (int32_t i = 0; st == IFN_OK && i < req->n; i++) {
         st = ifn_sequence_init(&r->seqs[i], r->req.prompt, r->req.n_prompt, &r->req.sampling,
                                seed + (uint64_t)i, e->n_vocab, stops, n_stops, e->vocab);

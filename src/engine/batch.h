@@ -1,7 +1,8 @@
 /* One forward step over a ragged batch: several sequences, each contributing a run of
  * consecutive positions (a prefill chunk, or one decode token), all evaluated in one pass so
- * every weight matrix is read once per step. Built by the scheduler, read by the forward pass;
- * owned by the engine thread. */
+ * every weight matrix is read once per step. A sequence asks for logits of its last token
+ * (generation) and/or a running sum of its final hidden states (embeddings). Built by the
+ * scheduler, read by the forward pass; owned by the engine thread. */
 #ifndef IFN_ENGINE_BATCH_H
 #define IFN_ENGINE_BATCH_H
 
@@ -15,6 +16,8 @@ typedef struct ifn_batch_seq {
     int32_t n_tokens;
     int32_t first_token;          /* index of that token in ifn_batch.tokens */
     int32_t logits_row;           /* row of ifn_batch.logits for its last token, -1 = none */
+    float *embd_sum;              /* [n_embd] or NULL: the final-normed hidden state of each of
+                                     its tokens is added here, in token order */
 } ifn_batch_seq;
 
 typedef struct ifn_batch {

@@ -1,9 +1,11 @@
 /* Engine thread and its API. Other threads hand requests and aborts over through a mutex-guarded
  * inbox plus a condition variable; the engine thread owns everything else (scheduler, KV cache,
  * forward context, sequences) and runs: take inbox -> handle aborts and timeouts -> schedule ->
- * one forward step -> commit KV, sample, stream, finish -> publish stats. */
+ * one forward step -> commit KV, sample, stream, report embeddings, finish -> publish stats.
+ * Request copying and validation live in request.c. */
 #include "engine/engine.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,28 +13,13 @@
 
 #include "engine/forward.h"
 #include "engine/generate.h"
+#include "engine/request.h"
 #include "engine/scheduler.h"
 #include "engine/sequence.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/status.h"
 #include "util/time.h"
-
-typedef struct request_state {
-    struct request_state *next; /* inbox list, then live list */
-    uint64_t id;
-    ifn_request req; /* prompt, stops, bias, stop ids point into owned copies */
-    int32_t *prompt_copy;
-    char **stop_copies;
-    ifn_logit_bias *bias_copy;
-    int32_t *stop_ids_copy;
-    ifn_sequence *seqs; /* [req.n] */
-    int32_t n_finished;
-    int is_aborted;
-    ifn_status abort_status;
-    int64_t submit_ns;
-    int64_t deadline_ns; /* 0 = none */
-} request_state;
 
 struct ifn_engine {
     ifn_engine_params params;
@@ -47,19 +34,20 @@ struct ifn_engine {
     int32_t n_vocab;
     int32_t *eog_ids; /* end-of-generation ids, banned until min_tokens */
     int32_t n_eog_ids;
-    request_state *live;     /* engine thread only */
-    request_state *finished; /* engine thread only: freed after the step that ended them,
+    ifn_request_state *live;     /* engine thread only */
+    ifn_request_state *finished; /* engine thread only: freed after the step that ended them,
                                 since batch entries may still point at their sequences */
-    uint64_t next_arrival;   /* engine thread only */
+    uint64_t next_arrival;       /* engine thread only */
     pthread_t thread;
     int has_thread;
     pthread_mutex_t
         lock;            /* guards: inbox, aborts, n_aborts, is_stopping, next_id, stats, is_idle */
     pthread_cond_t wake; /* engine thread waits for work */
     pthread_cond_t idle; /* ifn_engine_wait_idle waits for is_idle */
-    request_state *inbox;
+    ifn_request_state *inbox;
     uint64_t *aborts;
     int32_t n_aborts, abort_capacity;
+    int is_abort_all;    /* ifn_engine_abort_all was called since the last step */
     int is_stopping;
     uint64_t next_id;
     ifn_engine_stats stats;
@@ -80,34 +68,13 @@ ifn_engine_params ifn_engine_params_default(void) {
     return p;
 }
 
-void ifn_request_init(ifn_request *r) {
-    memset(r, 0, sizeof *r);
-    r->sampling = ifn_generate_params_default();
-    r->n = 1;
-    r->top_logprobs = -1;
-}
-
 int32_t ifn_engine_n_ctx(const ifn_engine *e) {
     return ifn_forward_n_ctx(e->forward);
 }
 
-static void request_free(request_state *r, ifn_kv_cache *cache) {
-    if (!r) return;
-    for (int32_t i = 0; r->seqs && i < r->req.n; i++)
-        ifn_sequence_deinit(&r->seqs[i], cache);
-    ifn_free(r->seqs);
-    for (int32_t i = 0; r->stop_copies && i < r->req.sampling.n_stop; i++)
-        ifn_free(r->stop_copies[i]);
-    ifn_free(r->stop_copies);
-    ifn_free(r->prompt_copy);
-    ifn_free(r->bias_copy);
-    ifn_free(r->stop_ids_copy);
-    ifn_free(r);
-}
-
 /* ---- finishing -------------------------------------------------------------------------- */
 
-static void fill_usage(const request_state *r, const ifn_sequence *seq, ifn_request_usage *u) {
+static void fill_usage(const ifn_request_state *r, const ifn_sequence *seq, ifn_request_usage *u) {
     int64_t now = ifn_time_now_ns();
     u->prompt_tokens = r->req.n_prompt;
     u->completion_tokens = seq->n_generated;
@@ -118,8 +85,8 @@ static void fill_usage(const request_state *r, const ifn_sequence *seq, ifn_requ
     u->total_seconds = (double)(now - r->submit_ns) / 1e9;
 }
 
-static void unlink_live(ifn_engine *e, request_state *r) {
-    for (request_state **p = &e->live; *p; p = &(*p)->next) {
+static void unlink_live(ifn_engine *e, ifn_request_state *r) {
+    for (ifn_request_state **p = &e->live; *p; p = &(*p)->next) {
         if (*p == r) {
             *p = r->next;
             return;
@@ -127,38 +94,45 @@ static void unlink_live(ifn_engine *e, request_state *r) {
     }
 }
 
-/* Ends one sample: flushes withheld text, reports, frees its blocks; ends the request with the
- * last sample. */
-static void finish_seq(ifn_engine *e, request_state *r, ifn_sequence *seq, ifn_finish_reason why) {
+/* Text a finishing sample still withholds (detokenizer tail, possible stop-string prefixes,
+ * which are final now), written into text[0..cap); returns its length. */
+static size_t withheld_text(ifn_sequence *seq, char *text, size_t cap) {
+    char tail[512];
+    size_t len = 0, tail_len = ifn_detok_stream_flush(&seq->detok, tail, sizeof tail);
+    if (!seq->stops) {
+        len = tail_len < cap ? tail_len : cap;
+        memcpy(text, tail, len);
+        return len;
+    }
+    ifn_stop_result res;
+    if (tail_len > 0 && ifn_stop_matcher_push(seq->stops, tail, tail_len, &res) == IFN_OK) {
+        len = res.emit_len < cap / 2 ? res.emit_len : cap / 2;
+        memcpy(text, res.emit, len);
+    }
+    if (!seq->hit_stop_string) {
+        ifn_stop_matcher_flush(seq->stops, &res);
+        size_t more = res.emit_len < cap - len ? res.emit_len : cap - len;
+        memcpy(text + len, res.emit, more);
+        len += more;
+    }
+    return len;
+}
+
+/* Ends one sample: flushes withheld text, reports (on_finish; an embedding reports through
+ * on_embedding before this instead), frees its blocks; ends the request with the last sample. */
+static void finish_seq(ifn_engine *e, ifn_request_state *r, ifn_sequence *seq,
+                       ifn_finish_reason why) {
     if (seq->state == IFN_SEQ_FINISHED) return;
     char text[1024];
     size_t len = 0;
-    if (why != IFN_FINISH_CANCELLED && !seq->hit_stop_string) {
-        char tail[512];
-        size_t tail_len = ifn_detok_stream_flush(&seq->detok, tail, sizeof tail);
-        if (!seq->stops) {
-            memcpy(text, tail, tail_len);
-            len = tail_len;
-        } else { /* withheld possible stop-string prefixes are final now */
-            ifn_stop_result res;
-            if (tail_len > 0 && ifn_stop_matcher_push(seq->stops, tail, tail_len, &res) == IFN_OK) {
-                len = res.emit_len < sizeof text / 2 ? res.emit_len : sizeof text / 2;
-                memcpy(text, res.emit, len);
-            }
-            if (!seq->hit_stop_string) {
-                ifn_stop_matcher_flush(seq->stops, &res);
-                size_t more = res.emit_len < sizeof text - len ? res.emit_len : sizeof text - len;
-                memcpy(text + len, res.emit, more);
-                len += more;
-            }
-        }
-    }
+    if (why != IFN_FINISH_CANCELLED && !seq->hit_stop_string && !r->req.embedding)
+        len = withheld_text(seq, text, sizeof text);
     ifn_scheduler_remove(&e->sched, seq);
     ifn_sequence_drop_kv(seq, e->cache);
     seq->state = IFN_SEQ_FINISHED;
     ifn_request_usage usage;
     fill_usage(r, seq, &usage);
-    if (r->req.callbacks.on_finish)
+    if (r->req.callbacks.on_finish && !r->req.embedding)
         r->req.callbacks.on_finish(r->req.callbacks.user, seq->index, why, text, len, &usage);
     if (++r->n_finished < r->req.n) return;
     unlink_live(e, r);
@@ -172,21 +146,21 @@ static void finish_seq(ifn_engine *e, request_state *r, ifn_sequence *seq, ifn_f
 
 static void free_finished(ifn_engine *e) {
     while (e->finished) {
-        request_state *r = e->finished;
+        ifn_request_state *r = e->finished;
         e->finished = r->next;
-        request_free(r, e->cache);
+        ifn_request_destroy(r, e->cache);
     }
 }
 
 /* Finishes every unfinished sample (r stays allocated until free_finished). */
-static void finish_request(ifn_engine *e, request_state *r, ifn_finish_reason why) {
+static void finish_request(ifn_engine *e, ifn_request_state *r, ifn_finish_reason why) {
     for (int32_t i = 0; i < r->req.n; i++)
         finish_seq(e, r, &r->seqs[i], why);
 }
 
 /* ---- sampling --------------------------------------------------------------------------- */
 
-static int is_stop_token(const ifn_engine *e, const request_state *r, int32_t token) {
+static int is_stop_token(const ifn_engine *e, const ifn_request_state *r, int32_t token) {
     if (!r->req.sampling.ignore_eos && ifn_vocab_is_eog(e->vocab, token)) return 1;
     for (int32_t i = 0; i < r->req.n_stop_token_ids; i++)
         if (r->req.stop_token_ids[i] == token) return 1;
@@ -195,7 +169,7 @@ static int is_stop_token(const ifn_engine *e, const request_state *r, int32_t to
 
 /* End-of-generation ids are banned from the first sample until min_tokens are generated;
  * acting only at those two points keeps the per-token cost at zero. */
-static void apply_min_tokens(const ifn_engine *e, const request_state *r, ifn_sequence *seq) {
+static void apply_min_tokens(const ifn_engine *e, const ifn_request_state *r, ifn_sequence *seq) {
     if (r->req.min_tokens <= 0) return;
     if (seq->n_generated == 0) {
         for (int32_t i = 0; i < e->n_eog_ids; i++)
@@ -208,7 +182,7 @@ static void apply_min_tokens(const ifn_engine *e, const request_state *r, ifn_se
 
 /* Runs the text of a new token through detokenizer and stop matcher, then the callback.
  * Returns 1 if the sequence hit a stop string, -1 if the callback cancelled. */
-static int stream_token(request_state *r, ifn_sequence *seq, int32_t token,
+static int stream_token(ifn_request_state *r, ifn_sequence *seq, int32_t token,
                         const ifn_sampler_logprobs *lp) {
     char text[512];
     size_t len = 0;
@@ -231,7 +205,8 @@ static int stream_token(request_state *r, ifn_sequence *seq, int32_t token,
 
 /* Samples the next token of seq from a logits row and acts on it. Returns 0, or -1 when the
  * request was cancelled by its callback. */
-static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const float *logits) {
+static int sample_next(ifn_engine *e, ifn_request_state *r, ifn_sequence *seq,
+                       const float *logits) {
     apply_min_tokens(e, r, seq);
     int32_t token;
     if (ifn_sampler_sample(seq->sampler, logits, &token) != IFN_OK) {
@@ -274,7 +249,7 @@ static int sample_next(ifn_engine *e, request_state *r, ifn_sequence *seq, const
 
 /* Sample 0 just finished the shared prompt: the other samples take its blocks and sample from
  * the same logits. Returns -1 when a callback cancelled the request. */
-static int fork_siblings(ifn_engine *e, request_state *r, const ifn_sequence *seq0,
+static int fork_siblings(ifn_engine *e, ifn_request_state *r, const ifn_sequence *seq0,
                          const float *logits) {
     for (int32_t i = 1; i < r->req.n; i++) {
         ifn_sequence *sib = &r->seqs[i];
@@ -293,7 +268,27 @@ static int fork_siblings(ifn_engine *e, request_state *r, const ifn_sequence *se
 
 /* ---- one step --------------------------------------------------------------------------- */
 
-/* Commits every scheduled sequence's new KV and samples those whose logits were computed. */
+/* An embedding's prompt is fully evaluated: reports the mean of its final hidden states,
+ * L2-normalised, and ends the request. */
+static void finish_embedding(ifn_engine *e, ifn_request_state *r, ifn_sequence *seq) {
+    float *values = seq->embd_sum; /* [n_embd], turned into the result in place */
+    double sum_sq = 0.0;
+    for (int32_t i = 0; i < seq->n_embd; i++) {
+        values[i] /= (float)seq->n_prompt;
+        sum_sq += (double)values[i] * (double)values[i];
+    }
+    float scale = sum_sq > 0.0 ? (float)(1.0 / sqrt(sum_sq)) : 0.0f;
+    for (int32_t i = 0; i < seq->n_embd; i++) values[i] *= scale;
+    seq->first_token_ns = ifn_time_now_ns(); /* ttft: time to the vector */
+    ifn_request_usage usage;
+    fill_usage(r, seq, &usage);
+    if (r->req.callbacks.on_embedding)
+        r->req.callbacks.on_embedding(r->req.callbacks.user, values, seq->n_embd, &usage);
+    finish_seq(e, r, seq, IFN_FINISH_STOP);
+}
+
+/* Commits every scheduled sequence's new KV, samples those whose logits were computed and
+ * reports embeddings whose prompt is complete. */
 static void process_step(ifn_engine *e, const ifn_batch *batch) {
     ifn_scheduler *sc = &e->sched;
     for (int32_t i = 0; i < batch->n_seqs; i++) {
@@ -303,8 +298,10 @@ static void process_step(ifn_engine *e, const ifn_batch *batch) {
     }
     for (int32_t i = 0; i < batch->n_seqs; i++) {
         ifn_sequence *seq = sc->owners[i];
+        if (seq->embd_sum && seq->state == IFN_SEQ_RUNNING && ifn_sequence_pending(seq) == 0)
+            finish_embedding(e, seq->request, seq);
         if (batch->seqs[i].logits_row < 0 || seq->state != IFN_SEQ_RUNNING) continue;
-        request_state *r = seq->request;
+        ifn_request_state *r = seq->request;
         const float *row = e->logits + (size_t)batch->seqs[i].logits_row * (size_t)e->n_vocab;
         if (seq->index == 0 && r->req.n > 1 && seq->n_generated == 0 &&
             fork_siblings(e, r, seq, row) < 0)
@@ -315,7 +312,7 @@ static void process_step(ifn_engine *e, const ifn_batch *batch) {
 
 /* A sequence the cache can never hold: finish it (LENGTH if it already produced tokens). */
 static void finish_unfit(ifn_engine *e, ifn_sequence *seq) {
-    request_state *r = seq->request;
+    ifn_request_state *r = seq->request;
     if (seq->n_generated > 0) {
         finish_seq(e, r, seq, IFN_FINISH_LENGTH);
         return;
@@ -362,7 +359,7 @@ static int run_step(ifn_engine *e) {
 
 /* ---- inbox, aborts, timeouts ------------------------------------------------------------ */
 
-static void admit_request(ifn_engine *e, request_state *r) {
+static void admit_request(ifn_engine *e, ifn_request_state *r) {
     r->next = e->live;
     e->live = r;
     uint64_t arrival = e->next_arrival++;
@@ -386,7 +383,7 @@ static void admit_request(ifn_engine *e, request_state *r) {
 }
 
 static void apply_abort(ifn_engine *e, uint64_t id, ifn_status why) {
-    for (request_state *r = e->live; r; r = r->next) {
+    for (ifn_request_state *r = e->live; r; r = r->next) {
         if (r->id != id) continue;
         r->is_aborted = 1;
         r->abort_status = why;
@@ -397,8 +394,8 @@ static void apply_abort(ifn_engine *e, uint64_t id, ifn_status why) {
 
 static void expire_timeouts(ifn_engine *e) {
     int64_t now = ifn_time_now_ns();
-    for (request_state *r = e->live; r;) {
-        request_state *next = r->next;
+    for (ifn_request_state *r = e->live; r;) {
+        ifn_request_state *next = r->next;
         if (r->deadline_ns && now >= r->deadline_ns) apply_abort(e, r->id, IFN_E_TIMEOUT);
         r = next;
     }
@@ -429,10 +426,10 @@ static void publish_stats(ifn_engine *e) {
 }
 
 /* Takes the inbox and pending aborts; waits for work when there is none. Returns 0 to stop. */
-static int collect_work(ifn_engine *e, int has_work, request_state **out_new, uint64_t **out_aborts,
-                        int32_t *out_n_aborts) {
+static int collect_work(ifn_engine *e, int has_work, ifn_request_state **out_new,
+                        uint64_t **out_aborts, int32_t *out_n_aborts) {
     pthread_mutex_lock(&e->lock);
-    if (!has_work && !e->inbox && e->n_aborts == 0 && !e->is_stopping) {
+    if (!has_work && !e->inbox && e->n_aborts == 0 && !e->is_abort_all && !e->is_stopping) {
         e->is_idle = e->live == NULL;
         pthread_cond_broadcast(&e->idle);
         struct timespec until;
@@ -456,6 +453,14 @@ static int collect_work(ifn_engine *e, int has_work, request_state **out_new, ui
         }
         e->n_aborts = 0;
     }
+    if (e->is_abort_all) { /* the sentinel 0 (never an id) stands for every live request */
+        uint64_t *all = ifn_realloc(*out_aborts, sizeof(uint64_t) * (size_t)(*out_n_aborts + 1));
+        if (all) {
+            all[(*out_n_aborts)++] = 0;
+            *out_aborts = all;
+            e->is_abort_all = 0;
+        }
+    }
     if (*out_new || e->live) e->is_idle = 0;
     int keep_going = !e->is_stopping;
     pthread_mutex_unlock(&e->lock);
@@ -466,12 +471,12 @@ static void *engine_main(void *arg) {
     ifn_engine *e = arg;
     int has_work = 0;
     for (;;) {
-        request_state *incoming;
+        ifn_request_state *incoming;
         uint64_t *aborts;
         int32_t n_aborts;
         int keep_going = collect_work(e, has_work, &incoming, &aborts, &n_aborts);
         while (incoming) { /* the inbox is newest first: admit oldest first */
-            request_state *prev = NULL, *cur = incoming;
+            ifn_request_state *prev = NULL, *cur = incoming;
             while (cur->next) {
                 prev = cur;
                 cur = cur->next;
@@ -483,8 +488,13 @@ static void *engine_main(void *arg) {
             cur->next = NULL;
             admit_request(e, cur);
         }
-        for (int32_t i = 0; i < n_aborts; i++)
-            apply_abort(e, aborts[i], IFN_E_CANCELLED);
+        for (int32_t i = 0; i < n_aborts; i++) {
+            if (aborts[i] != 0) {
+                apply_abort(e, aborts[i], IFN_E_CANCELLED);
+                continue;
+            }
+            while (e->live) apply_abort(e, e->live->id, IFN_E_CANCELLED);
+        }
         ifn_free(aborts);
         free_finished(e);
         if (!keep_going) break;
@@ -493,8 +503,11 @@ static void *engine_main(void *arg) {
         free_finished(e);
         publish_stats(e);
     }
-    while (e->live)
+    while (e->live) { /* shutdown cancels what is left, as for requests still in the inbox */
+        e->live->is_aborted = 1;
+        e->live->abort_status = IFN_E_CANCELLED;
         finish_request(e, e->live, IFN_FINISH_CANCELLED);
+    }
     free_finished(e);
     publish_stats(e);
     pthread_mutex_lock(&e->lock);
@@ -610,11 +623,11 @@ void ifn_engine_destroy(ifn_engine *e) {
         pthread_mutex_unlock(&e->lock);
         pthread_join(e->thread, NULL);
         while (e->inbox) { /* submitted after the thread stopped looking */
-            request_state *r = e->inbox;
+            ifn_request_state *r = e->inbox;
             e->inbox = r->next;
             if (r->req.callbacks.on_done)
                 r->req.callbacks.on_done(r->req.callbacks.user, IFN_E_CANCELLED, "engine stopped");
-            request_free(r, NULL);
+            ifn_request_destroy(r, NULL);
         }
         pthread_cond_destroy(&e->idle);
         pthread_cond_destroy(&e->wake);
@@ -631,86 +644,17 @@ void ifn_engine_destroy(ifn_engine *e) {
     ifn_free(e);
 }
 
-/* Copies everything the request points at, so the caller's buffers may go away. */
-static ifn_status copy_request(request_state *r, const ifn_request *req) {
-    r->req = *req;
-    size_t np = (size_t)req->n_prompt, nb = (size_t)req->sampling.n_logit_bias;
-    size_t ns = (size_t)req->sampling.n_stop, ni = (size_t)req->n_stop_token_ids;
-    r->prompt_copy = ifn_malloc(sizeof(int32_t) * np);
-    r->bias_copy = nb ? ifn_malloc(sizeof(ifn_logit_bias) * nb) : NULL;
-    r->stop_copies = ns ? ifn_calloc(ns, sizeof(char *)) : NULL;
-    r->stop_ids_copy = ni ? ifn_malloc(sizeof(int32_t) * ni) : NULL;
-    r->seqs = ifn_calloc((size_t)req->n, sizeof *r->seqs);
-    if (!r->prompt_copy || (nb && !r->bias_copy) || (ns && !r->stop_copies) ||
-        (ni && !r->stop_ids_copy) || !r->seqs)
-        return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
-    memcpy(r->prompt_copy, req->prompt, sizeof(int32_t) * np);
-    if (nb) memcpy(r->bias_copy, req->sampling.logit_bias, sizeof(ifn_logit_bias) * nb);
-    if (ni) memcpy(r->stop_ids_copy, req->stop_token_ids, sizeof(int32_t) * ni);
-    for (size_t i = 0; i < ns; i++) {
-        r->stop_copies[i] = ifn_strndup(req->sampling.stop[i], strlen(req->sampling.stop[i]));
-        if (!r->stop_copies[i]) return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
-    }
-    r->req.prompt = r->prompt_copy;
-    r->req.sampling.logit_bias = r->bias_copy;
-    r->req.sampling.stop = (const char *const *)r->stop_copies;
-    r->req.stop_token_ids = r->stop_ids_copy;
-    return IFN_OK;
-}
-
-static ifn_status check_request(const ifn_engine *e, const ifn_request *req) {
-    int32_t n_ctx = ifn_forward_n_ctx(e->forward);
-    const ifn_kv_cache_params *kp = ifn_kv_cache_get_params(e->cache);
-    if (!req->prompt || req->n_prompt < 1) return ifn_fail(IFN_E_INVALID, "the prompt is empty");
-    if (req->n_prompt >= n_ctx)
-        return ifn_fail(IFN_E_INVALID, "the prompt has %d tokens; the context holds %d",
-                        req->n_prompt, n_ctx);
-    if (ifn_block_table_blocks_for(e->cache, req->n_prompt + 1) > kp->n_blocks)
-        return ifn_fail(IFN_E_INVALID, "the prompt needs more KV memory than the cache has");
-    if (req->n < 1 || req->n > 128) return ifn_fail(IFN_E_INVALID, "n must be in 1..128");
-    if (req->sampling.max_tokens < 0) return ifn_fail(IFN_E_INVALID, "max_tokens is negative");
-    if (req->top_logprobs > IFN_SAMPLER_MAX_TOP_LOGPROBS)
-        return ifn_fail(IFN_E_INVALID, "top_logprobs must be at most 20");
-    for (int32_t i = 0; i < req->n_prompt; i++)
-        if (req->prompt[i] < 0 || req->prompt[i] >= e->n_vocab)
-            return ifn_fail(IFN_E_INVALID, "token id %d is outside the vocabulary", req->prompt[i]);
-    for (int32_t i = 0; i < req->sampling.n_stop; i++)
-        if (!req->sampling.stop[i] || !req->sampling.stop[i][0])
-            return ifn_fail(IFN_E_INVALID, "stop strings must not be empty");
-    return IFN_OK;
-}
-
-static ifn_status build_request(const ifn_engine *e, const ifn_request *req, request_state *r) {
-    ifn_status st = copy_request(r, req);
-    uint64_t seed = ifn_generate_pick_seed(&req->sampling);
-    ifn_str stops[64];
-    int32_t n_stops = r->req.sampling.n_stop < 64 ? r->req.sampling.n_stop : 64;
-    for (int32_t i = 0; i < n_stops; i++)
-        stops[i] = ifn_str_from_cstr(r->req.sampling.stop[i]);
-    for (int32_t i = 0; st == IFN_OK && i < req->n; i++) {
-        st = ifn_sequence_init(&r->seqs[i], r->req.prompt, r->req.n_prompt, &r->req.sampling,
-                               seed + (uint64_t)i, e->n_vocab, stops, n_stops, e->vocab);
-        if (st != IFN_OK) r->req.n = i; /* only initialised sequences are torn down */
-    }
-    r->submit_ns = ifn_time_now_ns();
-    if (req->timeout_ms > 0) r->deadline_ns = r->submit_ns + req->timeout_ms * 1000000;
-    return st;
-}
-
 ifn_status ifn_engine_submit(ifn_engine *e, const ifn_request *req, uint64_t *out_id) {
-    ifn_status st = check_request(e, req);
+    ifn_request_limits lim = {ifn_forward_n_ctx(e->forward), e->n_vocab,
+                              ifn_forward_n_embd(e->forward), e->cache, e->vocab};
+    ifn_request_state *r = NULL;
+    ifn_status st = ifn_request_check(req, &lim);
+    if (st == IFN_OK) st = ifn_request_create(req, &lim, &r);
     if (st != IFN_OK) return st;
-    request_state *r = ifn_calloc(1, sizeof *r);
-    if (!r) return ifn_fail(IFN_E_NOMEM, "engine: no memory for a request");
-    st = build_request(e, req, r);
-    if (st != IFN_OK) {
-        request_free(r, NULL);
-        return st;
-    }
     pthread_mutex_lock(&e->lock);
     if (e->is_stopping) {
         pthread_mutex_unlock(&e->lock);
-        request_free(r, NULL);
+        ifn_request_destroy(r, NULL);
         return ifn_fail(IFN_E_CANCELLED, "the engine is shutting down");
     }
     r->id = e->next_id++;
@@ -734,6 +678,13 @@ void ifn_engine_abort(ifn_engine *e, uint64_t id) {
         }
     }
     if (e->n_aborts < e->abort_capacity) e->aborts[e->n_aborts++] = id;
+    pthread_cond_signal(&e->wake);
+    pthread_mutex_unlock(&e->lock);
+}
+
+void ifn_engine_abort_all(ifn_engine *e) {
+    pthread_mutex_lock(&e->lock);
+    e->is_abort_all = 1;
     pthread_cond_signal(&e->wake);
     pthread_mutex_unlock(&e->lock);
 }

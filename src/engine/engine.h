@@ -34,10 +34,10 @@ ifn_engine_params ifn_engine_params_default(void);
 
 typedef struct ifn_request_usage {
     int32_t prompt_tokens;
-    int32_t completion_tokens;  /* tokens sampled for this sample, EOS included */
+    int32_t completion_tokens;  /* tokens sampled for this sample, EOS included (0: embedding) */
     int32_t cached_prompt_tokens; /* prompt positions served from the prefix cache */
     double queue_seconds;       /* submit -> first scheduled */
-    double ttft_seconds;        /* submit -> first token */
+    double ttft_seconds;        /* submit -> first token (embedding: -> the vector) */
     double total_seconds;       /* submit -> finish */
 } ifn_request_usage;
 
@@ -54,6 +54,12 @@ typedef struct ifn_request_callbacks {
      * why, with a message). Called exactly once per accepted request; release `user` here. */
     void (*on_done)(void *user, ifn_status status, const char *message);
     void *user;
+    /* Embedding requests only, instead of on_token/on_finish: the mean over all prompt tokens
+     * of the final-normed hidden state (the classifier's input), L2-normalised; n_values is the
+     * model's n_embd. `values` is valid during the call. Called once, just before on_done(IFN_OK);
+     * not called if the request is cancelled or fails. May be NULL. */
+    void (*on_embedding)(void *user, const float *values, int32_t n_values,
+                         const ifn_request_usage *usage);
 } ifn_request_callbacks;
 
 typedef struct ifn_request {
@@ -68,8 +74,12 @@ typedef struct ifn_request {
     const int32_t *stop_token_ids; /* copied */
     int32_t n_stop_token_ids;
     ifn_request_callbacks callbacks;
+    int embedding;              /* 1: evaluate the prompt and report its embedding (n must be 1;
+                                   nothing is sampled; never served from the prefix cache, though
+                                   its full blocks are left cached for later requests) */
 } ifn_request;
 
+/* Defaults: n = 1, no logprobs, default sampling, not an embedding (engine/request.c). */
 void ifn_request_init(ifn_request *request);
 
 typedef struct ifn_engine_stats {
@@ -93,17 +103,22 @@ typedef struct ifn_engine_stats {
 ifn_status ifn_engine_create(ifn_model *model, const ifn_vocab *vocab,
                              const ifn_engine_params *params, ifn_engine **out_engine);
 
-/* Stops the thread; requests still queued or running finish with IFN_FINISH_CANCELLED. */
+/* Stops the thread; requests still queued or running finish with IFN_FINISH_CANCELLED and
+ * on_done(IFN_E_CANCELLED). */
 void ifn_engine_destroy(ifn_engine *engine);
 
 /* Queues a request. Errors (no callback is made): IFN_E_INVALID (empty prompt, bad sampling
- * parameters, prompt as long as the context), IFN_E_NOMEM, IFN_E_CANCELLED (shutting down).
- * Thread-safe. */
+ * parameters, prompt as long as the context, an embedding request with n != 1), IFN_E_NOMEM,
+ * IFN_E_CANCELLED (shutting down). Thread-safe. */
 ifn_status ifn_engine_submit(ifn_engine *engine, const ifn_request *request, uint64_t *out_id);
 
 /* Cancels a request (if still live) at the next step; its KV blocks are freed then.
  * Thread-safe. */
 void ifn_engine_abort(ifn_engine *engine, uint64_t id);
+
+/* Cancels, at the next step, every request queued or running by then (as ifn_engine_abort does
+ * for one). Thread-safe. */
+void ifn_engine_abort_all(ifn_engine *engine);
 
 /* A consistent snapshot as of the last step. Thread-safe. */
 void ifn_engine_get_stats(ifn_engine *engine, ifn_engine_stats *out_stats);

@@ -1,6 +1,7 @@
 /* Llama forward pass: RMSNorm -> Q/K/V -> RoPE -> causal grouped-query attention over the paged
  * KV cache -> output projection -> RMSNorm -> SwiGLU FFN, residuals around both, then the
- * classifier for the rows that want logits.
+ * classifier for the rows that want logits, and/or the final-normed hidden states summed into
+ * the sequences that collect embeddings.
  * The whole pass runs inside the compute pool: every thread walks the same layer loop, takes its
  * share of each op (rows of a matrix, tokens, or (token, KV head) pairs) and meets the others at
  * a barrier before the next dependent op. All batch tokens go through each matrix together, so
@@ -59,6 +60,8 @@ typedef struct step {
     int32_t n;
     int32_t n_rows;       /* logits rows */
     const int32_t *rows;  /* [n_rows] token index of each logits row */
+    int32_t n_embd_tokens;        /* tokens of sequences with embd_sum */
+    const int32_t *embd_tokens;   /* [n_embd_tokens] their token indices, sequence by sequence */
 } step;
 
 ifn_forward_params ifn_forward_params_default(void) {
@@ -176,6 +179,10 @@ int32_t ifn_forward_max_batch(const ifn_forward *f) {
 
 int32_t ifn_forward_n_vocab(const ifn_forward *f) {
     return f->hp.n_vocab;
+}
+
+int32_t ifn_forward_n_embd(const ifn_forward *f) {
+    return f->hp.n_embd;
 }
 
 ifn_kv_cache_params ifn_forward_kv_params(const ifn_forward *f, int32_t block_size) {
@@ -366,6 +373,30 @@ static void ffn_block(ifn_forward *f, int32_t il, const step *s, int ith, int nt
     sync_threads(f);
 }
 
+/* Final norm of the tokens of embedding sequences into xb rows 0..n_embd_tokens-1, then each
+ * sequence's rows added to its embd_sum in token order. Threads split the n_embd columns, so
+ * every element is summed by one thread in a fixed order whatever the batch or thread count. */
+static void embedding_block(ifn_forward *f, const step *s, int ith, int nth) {
+    const int64_t d = f->hp.n_embd;
+    const ifn_kernels *kt = ifn_kernels_get();
+    int64_t r0, r1;
+    ifn_pool_split(s->n_embd_tokens, 1, ith, nth, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++)
+        kt->rmsnorm(f->xb + r * d, f->x + (int64_t)s->embd_tokens[r] * d,
+                    ifn_model_output_norm(f->model)->data, d, f->hp.rms_eps);
+    sync_threads(f);
+    int64_t c0, c1;
+    ifn_pool_split(d, 16, ith, nth, &c0, &c1);
+    int64_t row = 0;
+    for (int32_t i = 0; i < s->batch->n_seqs && c1 > c0; i++) {
+        const ifn_batch_seq *sq = &s->batch->seqs[i];
+        if (!sq->embd_sum) continue;
+        for (int32_t k = 0; k < sq->n_tokens; k++, row++)
+            kt->add(sq->embd_sum + c0, sq->embd_sum + c0, f->xb + row * d + c0, c1 - c0);
+    }
+    sync_threads(f); /* output_block reuses xb */
+}
+
 /* Final norm and classifier for the rows that want logits: gathers their hidden states into
  * xb rows 0..n_rows-1 first. */
 static void output_block(ifn_forward *f, const step *s, int ith, int nth) {
@@ -400,14 +431,16 @@ static void forward_task(void *arg, int ith, int nth) {
         add_residual(f, s->n, ith, nth);
         sync_threads(f);
     }
+    if (s->n_embd_tokens > 0) embedding_block(f, s, ith, nth);
     if (s->n_rows > 0) output_block(f, s, ith, nth);
 }
 
-/* Checks the batch and fills the per-token sequence/position arrays and the logits row map. */
+/* Checks the batch and fills the per-token sequence/position arrays, the logits row map and the
+ * list of tokens whose hidden states go into an embedding sum. */
 static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const ifn_batch *b,
-                                int32_t *rows, int32_t *out_n_rows) {
+                                step *s, int32_t *rows, int32_t *embd_tokens) {
     const int32_t bs = ifn_kv_cache_get_params(cache)->block_size;
-    int32_t n_rows = 0;
+    int32_t n_rows = 0, n_embd_tokens = 0;
     if (b->n_tokens < 1 || b->n_tokens > f->max_batch)
         return ifn_fail(IFN_E_INVALID, "forward: batch of %d tokens (1..%d allowed)", b->n_tokens,
                         f->max_batch);
@@ -424,6 +457,7 @@ static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const
                                 tok, f->hp.n_vocab);
             f->tok_seq[t] = i;
             f->tok_pos[t] = sq->pos0 + k;
+            if (sq->embd_sum) embd_tokens[n_embd_tokens++] = t;
         }
         if (sq->logits_row >= 0) {
             if (sq->logits_row >= b->n_tokens)
@@ -432,17 +466,20 @@ static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const
             n_rows = sq->logits_row + 1 > n_rows ? sq->logits_row + 1 : n_rows;
         }
     }
-    *out_n_rows = n_rows;
+    s->n_rows = n_rows;
+    s->rows = rows;
+    s->n_embd_tokens = n_embd_tokens;
+    s->embd_tokens = embd_tokens;
     return IFN_OK;
 }
 
 ifn_status ifn_forward_batch(ifn_forward *f, ifn_kv_cache *cache, const ifn_batch *batch) {
-    int32_t *rows = ifn_malloc(sizeof(int32_t) * (size_t)(batch->n_tokens > 0 ? batch->n_tokens : 1));
+    size_t n = (size_t)(batch->n_tokens > 0 ? batch->n_tokens : 1);
+    int32_t *rows = ifn_malloc(sizeof(int32_t) * 2 * n); /* logits rows, then embedding tokens */
     if (!rows) return ifn_fail(IFN_E_NOMEM, "forward: no memory");
-    int32_t n_rows = 0;
-    ifn_status st = prepare_batch(f, cache, batch, rows, &n_rows);
+    step s = {f, cache, batch, batch->tokens, batch->n_tokens, 0, NULL, 0, NULL};
+    ifn_status st = prepare_batch(f, cache, batch, &s, rows, rows + n);
     if (st == IFN_OK) {
-        step s = {f, cache, batch, batch->tokens, batch->n_tokens, n_rows, rows};
         if (f->pool) ifn_pool_run(f->pool, forward_task, &s);
         else forward_task(&s, 0, 1);
     }
@@ -460,10 +497,11 @@ static ifn_status eval_chunk(ifn_forward *f, const int32_t *tokens, int32_t n, i
     if (all_logits) {
         seqs = ifn_malloc(sizeof *seqs * (size_t)n);
         if (!seqs) return ifn_fail(IFN_E_NOMEM, "forward: no memory");
-        for (int32_t i = 0; i < n; i++) seqs[i] = (ifn_batch_seq){&f->own_table, pos0 + i, 1, i, i};
+        for (int32_t i = 0; i < n; i++)
+            seqs[i] = (ifn_batch_seq){&f->own_table, pos0 + i, 1, i, i, NULL};
         n_seqs = n;
     } else {
-        one[0] = (ifn_batch_seq){&f->own_table, pos0, n, 0, logits ? 0 : -1};
+        one[0] = (ifn_batch_seq){&f->own_table, pos0, n, 0, logits ? 0 : -1, NULL};
     }
     ifn_batch b = {tokens, n, seqs, n_seqs, logits};
     ifn_status st = ifn_forward_batch(f, f->own_cache, &b);

@@ -36,14 +36,18 @@ int32_t ifn_forward_n_ctx(const ifn_forward *forward);
 int32_t ifn_forward_max_batch(const ifn_forward *forward);
 /* Length of a logits row (the model's output rows). */
 int32_t ifn_forward_n_vocab(const ifn_forward *forward);
+/* Length of a hidden state (an ifn_batch_seq.embd_sum). */
+int32_t ifn_forward_n_embd(const ifn_forward *forward);
 
 /* KV cache parameters matching this model (kv_type and block count left for the caller). */
 ifn_kv_cache_params ifn_forward_kv_params(const ifn_forward *forward, int32_t block_size);
 
-/* Evaluates one step over `cache`: writes the K/V of every batch token at its position and
- * fills batch->logits rows. Positions must be reserved in each sequence's block table; the
- * caller commits them afterwards. Errors: IFN_E_INVALID (more than max_batch tokens, a token id
- * out of range, a position past n_ctx or beyond the reserved blocks). */
+/* Evaluates one step over `cache`: writes the K/V of every batch token at its position, fills
+ * batch->logits rows, and adds the final-normed hidden state (the classifier's input) of every
+ * token of a sequence with embd_sum to that sum, in token order (so the sum is bit-identical
+ * however a prompt is chunked or batched). Positions must be reserved in each sequence's block
+ * table; the caller commits them afterwards. Errors: IFN_E_INVALID (more than max_batch tokens,
+ * a token id out of range, a position past n_ctx or beyond the reserved blocks). */
 ifn_status ifn_forward_batch(ifn_forward *forward, ifn_kv_cache *cache, const ifn_batch *batch);
 
 /* Single sequence on the private cache: evaluates tokens[0..n) at positions pos0..pos0+n-1

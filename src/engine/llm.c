@@ -194,7 +194,7 @@ ifn_status ifn_llm_generate(ifn_llm *llm, const int32_t *prompt, size_t n_prompt
     req.sampling = *params;
     req.stop_token_ids = llm->stop_token_ids;
     req.n_stop_token_ids = llm->n_stop_token_ids;
-    req.callbacks = (ifn_request_callbacks){gen_on_token, gen_on_finish, gen_on_done, &g};
+    req.callbacks = (ifn_request_callbacks){gen_on_token, gen_on_finish, gen_on_done, &g, NULL};
     st = ifn_engine_submit(llm->engine, &req, NULL);
     if (st == IFN_OK) {
         pthread_mutex_lock(&g.lock);
@@ -214,4 +214,13 @@ const ifn_model *ifn_llm_model(const ifn_llm *llm) {
 
 const ifn_vocab *ifn_llm_vocab(const ifn_llm *llm) {
     return llm->vocab;
+}
+
+ifn_model *ifn_llm_model_shared(ifn_llm *llm) {
+    return llm->model;
+}
+
+const int32_t *ifn_llm_stop_token_ids(const ifn_llm *llm, int32_t *out_n) {
+    *out_n = llm->n_stop_token_ids;
+    return llm->stop_token_ids;
 }

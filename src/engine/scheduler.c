@@ -114,10 +114,10 @@ static ifn_status add_to_batch(ifn_scheduler *s, ifn_sequence *seq, int32_t chun
     ifn_status st = ensure_batch_seqs(s, s->n_seqs + 1);
     if (st != IFN_OK) return st;
     int32_t pos0 = seq->table.n_tokens;
-    int wants_logits = pos0 + chunk == (int32_t)seq->tokens.count;
+    int wants_logits = pos0 + chunk == (int32_t)seq->tokens.count && !seq->embd_sum;
     memcpy(s->tokens + s->n_tokens, seq->tokens.ids + pos0, sizeof(int32_t) * (size_t)chunk);
     s->seqs[s->n_seqs] = (ifn_batch_seq){&seq->table, pos0, chunk, s->n_tokens,
-                                         wants_logits ? s->n_rows : -1};
+                                         wants_logits ? s->n_rows : -1, seq->embd_sum};
     s->owners[s->n_seqs++] = seq;
     seq->step_tokens = chunk;
     seq->logits_row = wants_logits ? s->n_rows++ : -1;
@@ -157,7 +157,8 @@ static ifn_status admit_waiting(ifn_scheduler *s, int32_t *budget, ifn_sequence 
         ifn_sequence *seq = s->waiting[0];
         int32_t n = (int32_t)seq->tokens.count;
         int32_t matched = 0;
-        if (s->enable_prefix_cache)
+        /* Cached blocks would skip positions whose hidden states an embedding must sum. */
+        if (s->enable_prefix_cache && !seq->embd_sum)
             matched = ifn_block_table_match_prefix(&seq->table, s->cache, seq->tokens.ids, n);
         if (!seq->is_admitted_once) seq->n_cached_prompt = matched;
         int32_t pending = n - seq->table.n_tokens;

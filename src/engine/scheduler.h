@@ -4,7 +4,8 @@
  * waiting sequences, all within max_num_seqs and a token budget (long prompts are chunked so
  * running streams keep producing tokens). When the KV cache runs out of blocks it preempts the
  * lowest-priority, newest running sequence (frees its blocks; it is recomputed later).
- * Owned by the engine thread. */
+ * Embedding sequences are prefilled the same way but never take cached prefix blocks (every
+ * position must be evaluated) and ask for no logits. Owned by the engine thread. */
 #ifndef IFN_ENGINE_SCHEDULER_H
 #define IFN_ENGINE_SCHEDULER_H
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/generate.h"
+#include "util/alloc.h"
 #include "util/status.h"
 
 ifn_status ifn_sequence_init(ifn_sequence *seq, const int32_t *prompt, int32_t n_prompt,
@@ -29,8 +30,16 @@ ifn_status ifn_sequence_init(ifn_sequence *seq, const int32_t *prompt, int32_t n
     return IFN_OK;
 }
 
+ifn_status ifn_sequence_enable_embedding(ifn_sequence *seq, int32_t n_embd) {
+    seq->embd_sum = ifn_calloc((size_t)n_embd, sizeof *seq->embd_sum);
+    if (!seq->embd_sum) return ifn_fail(IFN_E_NOMEM, "sequence: no memory for an embedding");
+    seq->n_embd = n_embd;
+    return IFN_OK;
+}
+
 void ifn_sequence_drop_kv(ifn_sequence *seq, ifn_kv_cache *cache) {
     if (cache) ifn_block_table_clear(&seq->table, cache);
+    if (seq->embd_sum) memset(seq->embd_sum, 0, sizeof *seq->embd_sum * (size_t)seq->n_embd);
 }
 
 void ifn_sequence_deinit(ifn_sequence *seq, ifn_kv_cache *cache) {
@@ -39,6 +48,8 @@ void ifn_sequence_deinit(ifn_sequence *seq, ifn_kv_cache *cache) {
     ifn_token_vec_free(&seq->tokens);
     ifn_sampler_destroy(seq->sampler);
     ifn_stop_matcher_destroy(seq->stops);
+    ifn_free(seq->embd_sum);
     seq->sampler = NULL;
     seq->stops = NULL;
+    seq->embd_sum = NULL;
 }

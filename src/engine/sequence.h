@@ -1,6 +1,7 @@
 /* One sample being generated: its tokens (prompt then generated), its KV block table, sampler,
  * streaming detokenizer and stop-string matcher. Sequences of one request (n > 1) share the
- * prompt's KV blocks. Owned by the engine thread. */
+ * prompt's KV blocks. An embedding sequence only evaluates its prompt, summing the final hidden
+ * states into embd_sum. Owned by the engine thread. */
 #ifndef IFN_ENGINE_SEQUENCE_H
 #define IFN_ENGINE_SEQUENCE_H
 
@@ -39,6 +40,9 @@ typedef struct ifn_sequence {
     int64_t first_token_ns;
     int32_t step_tokens;      /* tokens scheduled in the current step (0 = not scheduled) */
     int32_t logits_row;       /* logits row in the current step, -1 = none */
+    float *embd_sum;          /* [n_embd] sum of the final-normed hidden states of the positions
+                                 computed so far; NULL for a generating sequence */
+    int32_t n_embd;
 } ifn_sequence;
 
 /* Positions still to compute before the next token can be sampled. */
@@ -54,11 +58,16 @@ ifn_status ifn_sequence_init(ifn_sequence *seq, const int32_t *prompt, int32_t n
                              const ifn_generate_params *sampling, uint64_t seed, int32_t n_vocab,
                              const ifn_str *stops, int32_t n_stops, const ifn_vocab *vocab);
 
+/* Makes seq an embedding sequence: allocates a zeroed embd_sum of n_embd floats (owned by the
+ * sequence, freed by ifn_sequence_deinit). The scheduler then asks no logits for it and does not
+ * reuse cached prefix blocks for it. Errors: IFN_E_NOMEM. */
+ifn_status ifn_sequence_enable_embedding(ifn_sequence *seq, int32_t n_embd);
+
 /* Releases blocks (into `cache`, may be NULL if none are held) and frees everything. */
 void ifn_sequence_deinit(ifn_sequence *seq, ifn_kv_cache *cache);
 
 /* Gives back all KV blocks so the sequence recomputes its tokens from scratch later
- * (preemption by recomputation). */
+ * (preemption by recomputation); an embedding sum restarts from zero with them. */
 void ifn_sequence_drop_kv(ifn_sequence *seq, ifn_kv_cache *cache);
 
 #endif

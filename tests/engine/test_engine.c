@@ -114,7 +114,7 @@ static void submit(ifn_engine *e, const int32_t *prompt, int32_t n_prompt, int32
     r.sampling.max_tokens = max_tokens;
     r.sampling.ignore_eos = 1;
     r.n = n;
-    r.callbacks = (ifn_request_callbacks){on_token, on_finish, on_done, out};
+    r.callbacks = (ifn_request_callbacks){on_token, on_finish, on_done, out, NULL};
     assert_int_equal(ifn_engine_submit(e, &r, out_id), IFN_OK);
 }
 
@@ -219,7 +219,7 @@ static void test_engine_n_samples_share_prompt(void **state) {
     r.sampling.has_seed = 1;
     r.sampling.ignore_eos = 1;
     r.n = 3;
-    r.callbacks = (ifn_request_callbacks){on_token, on_finish, on_done, many};
+    r.callbacks = (ifn_request_callbacks){on_token, on_finish, on_done, many, NULL};
     assert_int_equal(ifn_engine_submit(e, &r, NULL), IFN_OK);
     assert_true(ifn_engine_wait_idle(e, 60000));
     for (int i = 0; i < 3; i++) { /* sample i uses seed + i */

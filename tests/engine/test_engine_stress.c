@@ -84,7 +84,7 @@ static void test_engine_stress_random_submits_and_aborts(void **state) {
         r.priority = (int32_t)(next_rand(&seed) % 3);
         r.min_tokens = (int32_t)(next_rand(&seed) % 4);
         trackers[i].cancel_at = next_rand(&seed) % 10 == 0 ? 3 : 0;
-        r.callbacks = (ifn_request_callbacks){on_token, NULL, on_done, &trackers[i]};
+        r.callbacks = (ifn_request_callbacks){on_token, NULL, on_done, &trackers[i], NULL};
         if (ifn_engine_submit(e, &r, &ids[i]) == IFN_OK)
             accepted++;
         else

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config libpcre2-dev libutf8proc-dev libcmocka-dev
-          libjansson-dev)
+          libjansson-dev libmicrohttpd-dev nettle-dev
+          libcurl4-openssl-dev)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

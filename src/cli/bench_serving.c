@@ -97,7 +97,7 @@ static int run_level(ifn_model *model, const ifn_vocab *vocab, const ifn_bench_s
         r.sampling.temperature = 0.0f;
         r.sampling.max_tokens = o->n_gen;
         r.sampling.ignore_eos = 1;
-        r.callbacks = (ifn_request_callbacks){NULL, on_finish, on_done, &s};
+        r.callbacks = (ifn_request_callbacks){.on_finish = on_finish, .on_done = on_done, .user = &s};
         if (ifn_engine_submit(e, &r, NULL) != IFN_OK) {
             fprintf(stderr, "inferneo bench: %s\n", ifn_last_error());
             rc = 1;

@@ -10,6 +10,7 @@ static void print_usage(FILE *out) {
     fprintf(out, "usage: inferneo <command> [options]\n"
                  "\n"
                  "commands:\n"
+                 "  serve       serve a model over an OpenAI-compatible HTTP API\n"
                  "  run         generate text from a prompt\n"
                  "  tokenize    print the token ids of a text\n"
                  "  detokenize  print the text of token ids\n"
@@ -36,6 +37,7 @@ int ifn_cli_main(int argc, char **argv) {
         const char *name;
         int (*main)(int argc, char **argv);
     } commands[] = {
+        {"serve", ifn_cmd_serve_main},
         {"run", ifn_cmd_run_main},
         {"tokenize", ifn_cmd_tokenize_main},
         {"detokenize", ifn_cmd_tokenize_detokenize_main},

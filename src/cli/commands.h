@@ -3,6 +3,7 @@
 #ifndef IFN_CLI_COMMANDS_H
 #define IFN_CLI_COMMANDS_H
 
+int ifn_cmd_serve_main(int argc, char **argv);
 int ifn_cmd_run_main(int argc, char **argv);
 int ifn_cmd_tokenize_main(int argc, char **argv);   /* tokenize */
 int ifn_cmd_tokenize_detokenize_main(int argc, char **argv); /* detokenize */

@@ -1,0 +1,350 @@
+/* Completions and chat completions through the engine (see openai_generation.h). */
+#include "server/openai_generation.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "server/job.h"
+#include "server/openai_format.h"
+#include "server/openai_prompt.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/status.h"
+
+typedef struct choice_state {
+    char *text;          /* collected text (echo included) */
+    size_t len, cap;
+    size_t stream_offset; /* completions logprobs text_offset while streaming */
+    json_t *logprobs;    /* collected: chat content list or completions object */
+    const char *finish_reason;
+} choice_state;
+
+struct ifn_openai_generation {
+    ifn_server *server;
+    ifn_served_model *model;
+    ifn_openai_endpoint endpoint;
+    ifn_openai_params params;
+    ifn_openai_prompt_list prompts;
+    ifn_job *job;
+    char id[48];
+    int64_t created;
+    int32_t n_choices;
+    choice_state *choices;
+    int32_t *stop_ids;   /* the request's plus the model's */
+    int64_t prompt_tokens, completion_tokens, cached_tokens;
+    int is_admitted;
+    int32_t next_intro;  /* streaming: next choice whose opening chunk is due */
+    int is_ended;        /* streaming: the engine side is over */
+    int is_finished;     /* streaming: usage chunk (if any) sent */
+};
+
+static const char *finish_reason_name(ifn_finish_reason reason) {
+    switch (reason) {
+    case IFN_FINISH_STOP: return "stop";
+    case IFN_FINISH_LENGTH: return "length";
+    default: return "abort";
+    }
+}
+
+static int append_text(choice_state *c, const char *text, size_t len) {
+    if (c->len + len + 1 > c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        while (cap < c->len + len + 1) cap *= 2;
+        char *grown = ifn_realloc(c->text, cap);
+        if (!grown) return -1;
+        c->text = grown;
+        c->cap = cap;
+    }
+    memcpy(c->text + c->len, text, len);
+    c->len += len;
+    c->text[c->len] = '\0';
+    return 0;
+}
+
+/* max_tokens against the context: an explicit value that cannot fit is an error (as OpenAI and
+ * vLLM answer); the default runs to the end of the context. */
+static int fit_max_tokens(ifn_openai_generation *g, ifn_openai_error *e) {
+    int32_t longest = 0;
+    for (int32_t i = 0; i < g->prompts.count; i++)
+        if (g->prompts.items[i].n_ids > longest) longest = g->prompts.items[i].n_ids;
+    int32_t room = g->model->n_ctx - longest;
+    ifn_generate_params *s = &g->params.sampling;
+    if (g->params.has_max_tokens && s->max_tokens > room) {
+        ifn_openai_reply_fail(e, 400, "max_tokens", "This model's maximum context length is %d "
+                              "tokens. However, you requested %d tokens (%d in the prompt, %d "
+                              "for the completion). Please reduce the prompt or max_tokens.",
+                              g->model->n_ctx, longest + s->max_tokens, longest, s->max_tokens);
+        e->code = "context_length_exceeded";
+        return -1;
+    }
+    if (s->max_tokens > room) s->max_tokens = room;
+    return 0;
+}
+
+static int prepare(ifn_openai_generation *g, const json_t *body, ifn_openai_error *e) {
+    ifn_openai_params *p = &g->params;
+    if (ifn_openai_params_parse(body, g->endpoint, ifn_vocab_size(g->model->vocab), p, e) != 0)
+        return -1;
+    if (ifn_server_check_model(g->server, p->model, e) != 0) return -1;
+    p->model = NULL; /* borrowed from the body, which the caller frees after start */
+    int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
+    int rc = is_chat ? ifn_openai_prompt_from_chat(g->model, body, &g->prompts, e)
+                     : ifn_openai_prompt_from_input(g->model, body, "prompt", &g->prompts, e);
+    if (rc != 0) return -1;
+    if (ifn_openai_prompt_check_length(g->model, &g->prompts, is_chat ? "messages" : "prompt", e))
+        return -1;
+    if (fit_max_tokens(g, e) != 0) return -1;
+    g->n_choices = g->prompts.count * p->n;
+    g->choices = ifn_calloc((size_t)g->n_choices, sizeof *g->choices);
+    int32_t n_stop = p->n_stop_token_ids + g->model->n_stop_token_ids;
+    g->stop_ids = ifn_calloc((size_t)n_stop + 1, sizeof *g->stop_ids);
+    if (!g->choices || !g->stop_ids) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+    if (p->n_stop_token_ids)
+        memcpy(g->stop_ids, p->stop_token_ids, (size_t)p->n_stop_token_ids * sizeof *g->stop_ids);
+    if (g->model->n_stop_token_ids)
+        memcpy(g->stop_ids + p->n_stop_token_ids, g->model->stop_token_ids,
+               (size_t)g->model->n_stop_token_ids * sizeof *g->stop_ids);
+    for (int32_t i = 0; i < g->n_choices; i++) {
+        if (!p->echo) continue;
+        const ifn_openai_prompt *prompt = &g->prompts.items[i / p->n];
+        if (append_text(&g->choices[i], prompt->text, strlen(prompt->text)) != 0)
+            return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+        g->choices[i].stream_offset = g->choices[i].len;
+    }
+    return 0;
+}
+
+static int submit_all(ifn_openai_generation *g, ifn_openai_error *e) {
+    if (ifn_job_create(g->model->engine, &g->job) != IFN_OK)
+        return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+    const ifn_openai_params *p = &g->params;
+    for (int32_t i = 0; i < g->prompts.count; i++) {
+        ifn_request req;
+        ifn_request_init(&req);
+        req.prompt = g->prompts.items[i].ids;
+        req.n_prompt = g->prompts.items[i].n_ids;
+        req.sampling = p->sampling;
+        req.n = p->n;
+        req.priority = p->priority;
+        req.timeout_ms = g->server->params.request_timeout_ms;
+        req.min_tokens = p->min_tokens;
+        req.top_logprobs = p->top_logprobs;
+        req.stop_token_ids = g->stop_ids;
+        req.n_stop_token_ids = p->n_stop_token_ids + g->model->n_stop_token_ids;
+        ifn_status st = ifn_job_submit(g->job, &req, i * p->n);
+        if (st != IFN_OK) {
+            ifn_job_abort(g->job);
+            int status = st == IFN_E_INVALID ? 400 : st == IFN_E_CANCELLED ? 503 : 500;
+            return ifn_openai_reply_fail(e, status, NULL, "%s", ifn_last_error());
+        }
+    }
+    return 0;
+}
+
+int ifn_openai_generation_start(ifn_server *s, const json_t *body, ifn_openai_endpoint endpoint,
+                                ifn_openai_generation **out, ifn_openai_error *e) {
+    *out = NULL;
+    ifn_served_model *model = ifn_server_model(s, e);
+    if (!model) return -1;
+    ifn_openai_generation *g = ifn_calloc(1, sizeof *g);
+    if (!g) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+    g->server = s;
+    g->model = model;
+    g->endpoint = endpoint;
+    g->created = (int64_t)time(NULL);
+    ifn_server_new_id(s, endpoint == IFN_OPENAI_ENDPOINT_CHAT ? "chatcmpl" : "cmpl", g->id,
+                      sizeof g->id);
+    int rc = prepare(g, body, e);
+    if (rc == 0) rc = ifn_server_admit(s, e);
+    if (rc == 0) g->is_admitted = 1;
+    if (rc == 0) rc = submit_all(g, e);
+    if (rc != 0) {
+        ifn_openai_generation_destroy(g);
+        return -1;
+    }
+    *out = g;
+    return 0;
+}
+
+int ifn_openai_generation_is_stream(const ifn_openai_generation *g) { return g->params.stream; }
+const char *ifn_openai_generation_id(const ifn_openai_generation *g) { return g->id; }
+
+/* Usage counts: prompt tokens once per prompt (its first sample), completions per choice. */
+static void count_usage(ifn_openai_generation *g, const ifn_job_event *ev) {
+    g->completion_tokens += ev->usage.completion_tokens;
+    if (ev->choice % g->params.n == 0) {
+        g->prompt_tokens += ev->usage.prompt_tokens;
+        g->cached_tokens += ev->usage.cached_prompt_tokens;
+    }
+}
+
+static json_t *stream_logprobs(ifn_openai_generation *g, const ifn_job_event *ev) {
+    if (!ev->has_logprobs) return NULL;
+    if (g->endpoint == IFN_OPENAI_ENDPOINT_CHAT) {
+        json_t *list = json_array();
+        json_array_append_new(list, ifn_openai_format_chat_logprob(g->model->vocab, &ev->logprobs));
+        return list;
+    }
+    json_t *obj = ifn_openai_format_completion_logprobs();
+    choice_state *c = &g->choices[ev->choice];
+    ifn_openai_format_completion_logprobs_add(obj, g->model->vocab, &ev->logprobs,
+                                              (int64_t)c->stream_offset);
+    return obj;
+}
+
+static json_t *intro_chunk(ifn_openai_generation *g, int32_t index) {
+    int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
+    const choice_state *c = &g->choices[index];
+    if (!is_chat && c->len == 0) return NULL; /* completions open with echo only */
+    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, index, c->text,
+                                   c->len, is_chat, NULL, NULL);
+}
+
+static json_t *event_chunk(ifn_openai_generation *g, const ifn_job_event *ev) {
+    if (ev->kind == IFN_JOB_EVENT_FINISH) {
+        count_usage(g, ev);
+        return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, ev->choice,
+                                       ev->text, ev->len, 0, NULL, finish_reason_name(ev->reason));
+    }
+    if (ev->kind != IFN_JOB_EVENT_TOKEN || (ev->len == 0 && !ev->has_logprobs)) return NULL;
+    json_t *logprobs = stream_logprobs(g, ev);
+    g->choices[ev->choice].stream_offset += ev->len;
+    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, ev->choice,
+                                   ev->text, ev->len, 0, logprobs, NULL);
+}
+
+static json_t *failure_json(ifn_status st, const char *message) {
+    ifn_openai_error e;
+    if (st == IFN_E_TIMEOUT) ifn_openai_reply_fail(&e, 504, NULL, "the request timed out");
+    else ifn_openai_reply_fail(&e, st == IFN_E_INVALID ? 400 : 500, NULL, "%s", message);
+    return ifn_openai_reply_error_json(&e);
+}
+
+int ifn_openai_generation_next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
+    *out = NULL;
+    while (g->next_intro < g->n_choices) {
+        *out = intro_chunk(g, g->next_intro++);
+        if (*out) return 1;
+    }
+    while (!g->is_ended) {
+        ifn_job_event ev;
+        int rc = ifn_job_next(g->job, timeout_ms, &ev);
+        if (rc == 0) return 0;
+        if (rc < 0) {
+            g->is_ended = 1;
+            const char *message = NULL;
+            ifn_status st = ifn_job_status(g->job, &message);
+            if (st != IFN_OK && st != IFN_E_CANCELLED) {
+                *out = failure_json(st, message);
+                return 1;
+            }
+            break;
+        }
+        *out = event_chunk(g, &ev);
+        if (*out) return 1;
+    }
+    if (g->is_finished) return -1;
+    g->is_finished = 1;
+    if (!g->params.include_usage) return -1;
+    json_t *usage = ifn_openai_format_usage(g->prompt_tokens, g->completion_tokens, g->cached_tokens);
+    *out = ifn_openai_format_usage_chunk(g->endpoint, g->id, g->created, g->model->name, usage);
+    return *out ? 1 : -1;
+}
+
+static void collect_event(ifn_openai_generation *g, const ifn_job_event *ev) {
+    choice_state *c = &g->choices[ev->choice];
+    if (ev->has_logprobs) {
+        int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
+        if (!c->logprobs)
+            c->logprobs = is_chat ? json_array() : ifn_openai_format_completion_logprobs();
+        if (is_chat)
+            json_array_append_new(c->logprobs,
+                                  ifn_openai_format_chat_logprob(g->model->vocab, &ev->logprobs));
+        else
+            ifn_openai_format_completion_logprobs_add(c->logprobs, g->model->vocab, &ev->logprobs,
+                                                      (int64_t)c->len);
+    }
+    (void)append_text(c, ev->text, ev->len);
+    if (ev->kind == IFN_JOB_EVENT_FINISH) {
+        c->finish_reason = finish_reason_name(ev->reason);
+        count_usage(g, ev);
+    }
+}
+
+static json_t *choice_json(ifn_openai_generation *g, int32_t i) {
+    choice_state *c = &g->choices[i];
+    json_t *text = ifn_json_string(c->text ? c->text : "", c->len);
+    json_t *logprobs = c->logprobs ? json_incref(c->logprobs) : json_null();
+    const char *reason = c->finish_reason ? c->finish_reason : "abort";
+    if (g->endpoint == IFN_OPENAI_ENDPOINT_CHAT) {
+        if (c->logprobs) logprobs = json_pack("{s:o}", "content", logprobs);
+        return json_pack("{s:i,s:{s:s,s:o},s:o,s:s}", "index", (int)i, "message", "role",
+                         "assistant", "content", text, "logprobs", logprobs, "finish_reason",
+                         reason);
+    }
+    return json_pack("{s:i,s:o,s:o,s:s}", "index", (int)i, "text", text, "logprobs", logprobs,
+                     "finish_reason", reason);
+}
+
+static json_t *response_json(ifn_openai_generation *g) {
+    json_t *choices = json_array();
+    for (int32_t i = 0; choices && i < g->n_choices; i++)
+        json_array_append_new(choices, choice_json(g, i));
+    int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
+    return json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "id", g->id, "object",
+                     is_chat ? "chat.completion" : "text_completion", "created",
+                     (json_int_t)g->created, "model", g->model->name, "choices", choices, "usage",
+                     ifn_openai_format_usage(g->prompt_tokens, g->completion_tokens,
+                                             g->cached_tokens));
+}
+
+json_t *ifn_openai_generation_collect(ifn_openai_generation *g, int (*is_gone)(void *user),
+                                      void *user, ifn_openai_error *e) {
+    int is_aborted = 0;
+    for (;;) {
+        ifn_job_event ev;
+        int rc = ifn_job_next(g->job, 50, &ev);
+        if (rc < 0) break;
+        if (rc > 0) collect_event(g, &ev);
+        else if (!is_aborted && is_gone && is_gone(user)) {
+            ifn_job_abort(g->job);
+            is_aborted = 1;
+        }
+    }
+    const char *message = NULL;
+    ifn_status st = ifn_job_status(g->job, &message);
+    if (st == IFN_E_TIMEOUT) {
+        ifn_openai_reply_fail(e, 504, NULL, "the request timed out after %lld ms",
+                              (long long)g->server->params.request_timeout_ms);
+        return NULL;
+    }
+    if (st != IFN_OK && st != IFN_E_CANCELLED) {
+        ifn_openai_reply_fail(e, st == IFN_E_INVALID ? 400 : 500, NULL, "%s", message);
+        return NULL;
+    }
+    json_t *response = response_json(g);
+    if (!response) ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+    return response;
+}
+
+void ifn_openai_generation_abort(ifn_openai_generation *g) {
+    if (g->job) ifn_job_abort(g->job);
+}
+
+void ifn_openai_generation_destroy(ifn_openai_generation *g) {
+    if (!g) return;
+    if (g->job) {
+        ifn_job_abort(g->job);
+        ifn_job_release(g->job);
+    }
+    if (g->is_admitted) ifn_server_leave(g->server);
+    for (int32_t i = 0; g->choices && i < g->n_choices; i++) {
+        ifn_free(g->choices[i].text);
+        json_decref(g->choices[i].logprobs);
+    }
+    ifn_free(g->choices);
+    ifn_free(g->stop_ids);
+    ifn_openai_prompt_list_free(&g->prompts);
+    ifn_openai_params_free(&g->params);
+    ifn_free(g);
+}

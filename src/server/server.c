@@ -1,0 +1,264 @@
+/* The server: lifecycle, admission, the middleware chain and routing (see server.h). */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/openai_embeddings.h"
+#include "server/openai_http.h"
+#include "server/openai_info.h"
+#include "server/server_internal.h"
+#include "server/ws_api.h"
+#include "util/alloc.h"
+#include "util/log.h"
+#include "util/status.h"
+#include "util/time.h"
+
+ifn_server_params ifn_server_params_default(void) {
+    ifn_server_params p;
+    memset(&p, 0, sizeof p);
+    p.http = ifn_http_params_default();
+    p.max_queue = 256;
+    p.max_running = 64;
+    p.shutdown_grace_ms = 10000;
+    return p;
+}
+
+/* ---- shared state ------------------------------------------------------------------------- */
+
+ifn_served_model *ifn_server_model(ifn_server *s, ifn_openai_error *e) {
+    pthread_mutex_lock(&s->lock);
+    ifn_served_model *m = s->is_ready ? s->model : NULL;
+    pthread_mutex_unlock(&s->lock);
+    if (!m) ifn_openai_reply_fail(e, 503, NULL, "the model is still loading");
+    return m;
+}
+
+int ifn_server_check_model(ifn_server *s, const char *name, ifn_openai_error *e) {
+    if (!name || strcmp(name, s->model->name) == 0) return 0;
+    ifn_openai_reply_fail(e, 404, "model", "The model '%s' does not exist", name);
+    e->code = "model_not_found";
+    return -1;
+}
+
+int ifn_server_admit(ifn_server *s, ifn_openai_error *e) {
+    pthread_mutex_lock(&s->lock);
+    int32_t limit = s->params.max_running + s->params.max_queue;
+    int ok = !s->is_draining && s->n_active < limit;
+    if (ok) s->n_active++;
+    int is_draining = s->is_draining;
+    pthread_mutex_unlock(&s->lock);
+    if (ok) return 0;
+    return ifn_openai_reply_fail(e, 503, NULL, is_draining ? "the server is shutting down"
+                                                           : "the server is overloaded: too many "
+                                                             "requests queued, retry later");
+}
+
+void ifn_server_leave(ifn_server *s) {
+    pthread_mutex_lock(&s->lock);
+    s->n_active--;
+    pthread_cond_broadcast(&s->changed);
+    pthread_mutex_unlock(&s->lock);
+}
+
+void ifn_server_new_id(ifn_server *s, const char *prefix, char *out, size_t cap) {
+    pthread_mutex_lock(&s->lock);
+    uint64_t a = ifn_rng_next_u64(&s->rng), b = ifn_rng_next_u64(&s->rng);
+    pthread_mutex_unlock(&s->lock);
+    snprintf(out, cap, "%s-%016llx%08llx", prefix, (unsigned long long)a,
+             (unsigned long long)(b >> 32));
+}
+
+int ifn_server_is_draining(ifn_server *s) {
+    pthread_mutex_lock(&s->lock);
+    int draining = s->is_draining;
+    pthread_mutex_unlock(&s->lock);
+    return draining;
+}
+
+/* ---- plain endpoints ---------------------------------------------------------------------- */
+
+static void handle_health(ifn_server *s, ifn_http_request *r) {
+    pthread_mutex_lock(&s->lock);
+    int ready = s->is_ready && !s->is_draining;
+    const char *status = s->is_draining ? "shutting_down" : s->is_ready ? "ok" : "loading";
+    pthread_mutex_unlock(&s->lock);
+    ifn_openai_reply_json(r, ready ? 200 : 503, json_pack("{s:s}", "status", status), NULL);
+}
+
+static void handle_version(ifn_server *s, ifn_http_request *r) {
+    (void)s;
+    ifn_openai_reply_json(r, 200, json_pack("{s:s}", "version", IFN_VERSION_STRING), NULL);
+}
+
+/* Engine and server counters as JSON (the Prometheus endpoint comes with metrics). */
+static void handle_stats(ifn_server *s, ifn_http_request *r) {
+    ifn_openai_error e;
+    ifn_served_model *m = ifn_server_model(s, &e);
+    if (!m) {
+        ifn_openai_reply_error(r, &e, NULL);
+        return;
+    }
+    ifn_engine_stats st;
+    ifn_engine_get_stats(m->engine, &st);
+    pthread_mutex_lock(&s->lock);
+    int active = s->n_active, websockets = s->n_websockets;
+    pthread_mutex_unlock(&s->lock);
+    json_t *body = json_pack(
+        "{s:s,s:i,s:i,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:I}", "model",
+        m->name, "active_requests", active, "websockets", websockets, "running", st.n_running,
+        "waiting", st.n_waiting, "kv_blocks", "total", st.kv_blocks_total, "used",
+        st.kv_blocks_used, "free", st.kv_blocks_free, "cached", st.kv_blocks_cached, "tokens",
+        (json_int_t)st.kv_tokens, "prefix_cache", "queries", (json_int_t)st.prefix_queries,
+        "hits", (json_int_t)st.prefix_hits, "preemptions", (json_int_t)st.preemptions, "steps",
+        (json_int_t)st.steps, "generated_tokens", (json_int_t)st.generated_tokens,
+        "finished_requests", (json_int_t)st.finished_requests);
+    ifn_openai_reply_json(r, 200, body, NULL);
+}
+
+/* ---- middleware chain and routes ---------------------------------------------------------- */
+
+/* A middleware looks at a request before its route; returning 1 means it answered. Later
+ * concerns (API keys, rate limits, metrics) join this chain. */
+typedef int (*middleware_fn)(ifn_server *s, ifn_http_request *r);
+
+static int refuse_oversized(ifn_server *s, ifn_http_request *r) {
+    if (!ifn_http_request_body_too_large(r)) return 0;
+    ifn_openai_error e;
+    ifn_openai_reply_fail(&e, 413, NULL, "the request body is larger than %zu bytes",
+                          s->params.http.max_body_bytes);
+    ifn_openai_reply_error(r, &e, NULL);
+    return 1;
+}
+
+static int log_request(ifn_server *s, ifn_http_request *r) {
+    (void)s;
+    IFN_LOG_DEBUG("server", "%s %s", ifn_http_request_method(r), ifn_http_request_path(r));
+    return 0;
+}
+
+static const middleware_fn middleware[] = {log_request, refuse_oversized};
+
+typedef struct route {
+    const char *method;
+    const char *path;
+    void (*handle)(ifn_server *s, ifn_http_request *r);
+} route;
+
+static void handle_completions(ifn_server *s, ifn_http_request *r) {
+    ifn_openai_http_generate(s, r, IFN_OPENAI_ENDPOINT_COMPLETIONS);
+}
+
+static void handle_chat(ifn_server *s, ifn_http_request *r) {
+    ifn_openai_http_generate(s, r, IFN_OPENAI_ENDPOINT_CHAT);
+}
+
+static const route routes[] = {
+    {"POST", "/v1/completions", handle_completions},
+    {"POST", "/v1/chat/completions", handle_chat},
+    {"POST", "/v1/embeddings", ifn_openai_embeddings_handle},
+    {"GET", "/v1/models", ifn_openai_info_models},
+    {"POST", "/tokenize", ifn_openai_info_tokenize},
+    {"POST", "/detokenize", ifn_openai_info_detokenize},
+    {"GET", "/health", handle_health},
+    {"GET", "/version", handle_version},
+    {"GET", "/stats", handle_stats},
+    {"GET", "/v1/ws", ifn_ws_api_handle},
+};
+
+static void not_found(ifn_http_request *r, int is_wrong_method) {
+    ifn_openai_error e;
+    ifn_openai_reply_fail(&e, is_wrong_method ? 405 : 404, NULL, "%s %s: %s",
+                          ifn_http_request_method(r), ifn_http_request_path(r),
+                          is_wrong_method ? "method not allowed" : "no such endpoint");
+    e.type = "invalid_request_error";
+    ifn_openai_reply_error(r, &e, NULL);
+}
+
+static void dispatch(void *user, ifn_http_request *r) {
+    ifn_server *s = user;
+    for (size_t i = 0; i < sizeof middleware / sizeof middleware[0]; i++)
+        if (middleware[i](s, r)) return;
+    const char *method = ifn_http_request_method(r), *path = ifn_http_request_path(r);
+    static const char models_prefix[] = "/v1/models/";
+    if (strncmp(path, models_prefix, sizeof models_prefix - 1) == 0 && strcmp(method, "GET") == 0) {
+        ifn_openai_info_model(s, r, path + sizeof models_prefix - 1);
+        return;
+    }
+    int path_known = 0;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(path, routes[i].path) != 0) continue;
+        path_known = 1;
+        if (strcmp(method, routes[i].method) != 0) continue;
+        routes[i].handle(s, r);
+        return;
+    }
+    not_found(r, path_known);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+ifn_status ifn_server_start(const ifn_server_params *p, ifn_server **out_server) {
+    ifn_server *s = ifn_calloc(1, sizeof *s);
+    if (!s) return ifn_fail(IFN_E_NOMEM, "no memory");
+    s->params = *p;
+    s->params.http.handler = dispatch;
+    s->params.http.user = s;
+    s->started_unix = (int64_t)time(NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->changed, NULL);
+    ifn_rng_seed(&s->rng, (uint64_t)ifn_time_now_ns() ^ (uint64_t)time(NULL) << 20);
+    ifn_status st = ifn_http_server_start(&s->params.http, &s->http);
+    if (st != IFN_OK) {
+        pthread_cond_destroy(&s->changed);
+        pthread_mutex_destroy(&s->lock);
+        ifn_free(s);
+        return st;
+    }
+    *out_server = s;
+    return IFN_OK;
+}
+
+uint16_t ifn_server_port(const ifn_server *s) { return ifn_http_server_port(s->http); }
+
+void ifn_server_set_model(ifn_server *s, ifn_served_model *model) {
+    pthread_mutex_lock(&s->lock);
+    s->model = model;
+    s->is_ready = 1;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Waits until no job is in flight or the deadline passes; returns 1 when idle. */
+static int wait_idle(ifn_server *s, int64_t deadline_ns) {
+    pthread_mutex_lock(&s->lock);
+    while (s->n_active > 0 && ifn_time_now_ns() < deadline_ns) {
+        pthread_mutex_unlock(&s->lock);
+        struct timespec pause = {0, 20 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+        pthread_mutex_lock(&s->lock);
+    }
+    int idle = s->n_active == 0;
+    pthread_mutex_unlock(&s->lock);
+    return idle;
+}
+
+void ifn_server_shutdown(ifn_server *s) {
+    if (!s) return;
+    ifn_http_server_quiesce(s->http);
+    pthread_mutex_lock(&s->lock);
+    s->is_draining = 1;
+    pthread_mutex_unlock(&s->lock);
+    int64_t grace_ns = s->params.shutdown_grace_ms * 1000000;
+    int idle = wait_idle(s, ifn_time_now_ns() + grace_ns);
+    if (!idle && s->model) {
+        IFN_LOG_WARN("server", "cancelling requests still running after the grace period");
+        ifn_engine_abort_all(s->model->engine); /* streams end with finish_reason "abort" */
+        wait_idle(s, ifn_time_now_ns() + 5000 * 1000000LL);
+    }
+    ifn_http_server_stop(s->http); /* WebSocket loops see is_draining and close */
+    ifn_served_model_destroy(s->model);
+    pthread_cond_destroy(&s->changed);
+    pthread_mutex_destroy(&s->lock);
+    ifn_free(s);
+}

@@ -1,0 +1,44 @@
+/* State the server's endpoint modules share (server.c owns it). */
+#ifndef IFN_SERVER_SERVER_INTERNAL_H
+#define IFN_SERVER_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "server/openai_reply.h"
+#include "server/server.h"
+#include "util/rng.h"
+
+struct ifn_server {
+    ifn_server_params params;
+    ifn_http_server *http;
+    ifn_served_model *model;    /* NULL until ready; immutable afterwards */
+    int64_t started_unix;
+    pthread_mutex_t lock;       /* guards everything below */
+    pthread_cond_t changed;
+    int is_ready;
+    int is_draining;            /* shutting down: new requests get 503 */
+    int32_t n_active;           /* admitted jobs not yet released */
+    int32_t n_websockets;       /* open /v1/ws connections */
+    ifn_rng rng;                /* request ids */
+};
+
+/* The model, or NULL (error filled: 503 while loading) when not ready. */
+ifn_served_model *ifn_server_model(ifn_server *server, ifn_openai_error *error);
+
+/* Checks that `name` (may be NULL: the default model) is served: 404 model_not_found if not. */
+int ifn_server_check_model(ifn_server *server, const char *name, ifn_openai_error *error);
+
+/* Admission: counts one more job in flight, or fails with 503 when the queue bound is reached
+ * or the server is draining. Every successful admit is paired with ifn_server_leave. */
+int ifn_server_admit(ifn_server *server, ifn_openai_error *error);
+void ifn_server_leave(ifn_server *server);
+
+/* "<prefix>-<24 hex digits>", unique per process. */
+void ifn_server_new_id(ifn_server *server, const char *prefix, char *out, size_t cap);
+
+/* 1 while shutting down (WebSocket loops poll it). */
+int ifn_server_is_draining(ifn_server *server);
+
+#endif

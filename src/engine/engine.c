@@ -167,16 +167,16 @@ static int is_stop_token(const ifn_engine *e, const ifn_request_state *r, int32_
     return 0;
 }
 
-/* End-of-generation ids are banned from the first sample until min_tokens are generated;
- * acting only at those two points keeps the per-token cost at zero. */
+/* End-of-generation ids and the request's stop token ids are banned from the first sample until
+ * min_tokens are generated; acting only at those two points keeps the per-token cost at zero. */
 static void apply_min_tokens(const ifn_engine *e, const ifn_request_state *r, ifn_sequence *seq) {
     if (r->req.min_tokens <= 0) return;
-    if (seq->n_generated == 0) {
-        for (int32_t i = 0; i < e->n_eog_ids; i++)
-            (void)ifn_sampler_ban_token(seq->sampler, e->eog_ids[i]);
-    } else if (seq->n_generated == r->req.min_tokens) {
-        for (int32_t i = 0; i < e->n_eog_ids; i++)
-            ifn_sampler_unban_token(seq->sampler, e->eog_ids[i]);
+    int is_start = seq->n_generated == 0;
+    if (!is_start && seq->n_generated != r->req.min_tokens) return;
+    for (int32_t i = 0; i < e->n_eog_ids + r->req.n_stop_token_ids; i++) {
+        int32_t id = i < e->n_eog_ids ? e->eog_ids[i] : r->req.stop_token_ids[i - e->n_eog_ids];
+        if (is_start) (void)ifn_sampler_ban_token(seq->sampler, id);
+        else (void)ifn_sampler_unban_token(seq->sampler, id);
     }
 }
 
@@ -216,14 +216,17 @@ static int sample_next(ifn_engine *e, ifn_request_state *r, ifn_sequence *seq,
     if (!seq->first_token_ns) seq->first_token_ns = ifn_time_now_ns();
     seq->n_generated++;
     e->generated_tokens++;
-    if (is_stop_token(e, r, token)) {
-        finish_seq(e, r, seq, IFN_FINISH_STOP);
-        return 0;
-    }
     ifn_sampler_logprobs lp, *lp_ptr = NULL;
     if (r->req.top_logprobs >= 0 &&
         ifn_sampler_compute_logprobs(logits, e->n_vocab, token, r->req.top_logprobs, &lp) == IFN_OK)
         lp_ptr = &lp;
+    if (is_stop_token(e, r, token)) {
+        /* It counts as a completion token, so its logprob is reported too (with no text). */
+        if (lp_ptr && r->req.callbacks.on_token)
+            (void)r->req.callbacks.on_token(r->req.callbacks.user, seq->index, token, "", 0, lp_ptr);
+        finish_seq(e, r, seq, IFN_FINISH_STOP);
+        return 0;
+    }
     (void)ifn_sampler_accept(seq->sampler, token, 0);
     if (ifn_token_vec_push(&seq->tokens, token) != IFN_OK) {
         finish_seq(e, r, seq, IFN_FINISH_LENGTH);

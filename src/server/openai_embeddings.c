@@ -112,7 +112,7 @@ void ifn_openai_embeddings_handle(ifn_server *s, ifn_http_request *request) {
     ok = is_admitted && run(s, &r, request, &e) == 0;
     if (is_admitted) ifn_server_leave(s);
     if (ok) ifn_openai_reply_json(request, 200, response_json(&r), NULL);
-    else ifn_openai_reply_error(request, &e, NULL);
+    else ifn_openai_reply_error(request, &e, e.status == 503 ? ifn_openai_reply_retry_after : NULL);
     for (int32_t i = 0; r.vectors && i < r.inputs.count; i++) json_decref(r.vectors[i]);
     ifn_free(r.vectors);
     ifn_openai_prompt_list_free(&r.inputs);

@@ -20,8 +20,8 @@ json_t *ifn_openai_format_usage(int64_t prompt, int64_t completion, int64_t cach
 /* The token's bytes: its text (possibly a partial UTF-8 sequence) and the byte values. */
 static int token_piece(const ifn_vocab *vocab, int32_t token, char *buf, size_t cap,
                        size_t *out_len) {
-    if (ifn_vocab_token_to_piece(vocab, token, IFN_DETOKENIZE_RENDER_SPECIAL, buf, cap, out_len) !=
-        IFN_OK)
+    /* Control tokens (an end-of-generation token) have no text, as in the completion text. */
+    if (ifn_vocab_token_to_piece(vocab, token, 0, buf, cap, out_len) != IFN_OK)
         return -1;
     if (*out_len > cap) *out_len = cap;
     return 0;
@@ -56,8 +56,16 @@ json_t *ifn_openai_format_completion_logprobs(void) {
                      "text_offset");
 }
 
-int ifn_openai_format_completion_logprobs_add(json_t *obj, const ifn_vocab *vocab,
-                                              const ifn_sampler_logprobs *lp, int64_t offset) {
+/* Characters (code points) of a JSON string: bytes that do not continue a UTF-8 sequence. */
+static int64_t count_chars(const json_t *text) {
+    int64_t n = 0;
+    const char *s = json_string_value(text);
+    for (size_t i = 0; s && i < json_string_length(text); i++) n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+int64_t ifn_openai_format_completion_logprobs_add(json_t *obj, const ifn_vocab *vocab,
+                                                  const ifn_sampler_logprobs *lp, int64_t offset) {
     char piece[256];
     size_t len = 0;
     if (token_piece(vocab, lp->token, piece, sizeof piece, &len) != 0) len = 0;
@@ -70,12 +78,14 @@ int ifn_openai_format_completion_logprobs_add(json_t *obj, const ifn_vocab *voca
         if (key) json_object_set_new(top, json_string_value(key), logprob_value(lp->top[i].logprob));
         json_decref(key);
     }
+    json_t *token = ifn_json_string(piece, len);
+    int64_t next_offset = offset + (token ? count_chars(token) : 0);
     int rc = 0;
-    rc |= json_array_append_new(json_object_get(obj, "tokens"), ifn_json_string(piece, len));
+    rc |= json_array_append_new(json_object_get(obj, "tokens"), token);
     rc |= json_array_append_new(json_object_get(obj, "token_logprobs"), logprob_value(lp->logprob));
     rc |= json_array_append_new(json_object_get(obj, "top_logprobs"), top);
     rc |= json_array_append_new(json_object_get(obj, "text_offset"), json_integer(offset));
-    return rc ? -1 : 0;
+    return rc ? -1 : next_offset;
 }
 
 json_t *ifn_openai_format_chunk(ifn_openai_endpoint ep, const char *id, int64_t created,
@@ -110,4 +120,11 @@ json_t *ifn_openai_format_usage_chunk(ifn_openai_endpoint ep, const char *id, in
         ep == IFN_OPENAI_ENDPOINT_CHAT ? "chat.completion.chunk" : "text_completion";
     return json_pack("{s:s,s:s,s:I,s:s,s:[],s:o}", "id", id, "object", object, "created",
                      (json_int_t)created, "model", model, "choices", "usage", usage);
+}
+
+int64_t ifn_openai_format_char_count(const char *text, size_t len) {
+    json_t *value = ifn_json_string(text, len);
+    int64_t n = value ? count_chars(value) : 0;
+    json_decref(value);
+    return n;
 }

@@ -10,11 +10,12 @@
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/status.h"
+#include "util/time.h"
 
 typedef struct choice_state {
     char *text;          /* collected text (echo included) */
     size_t len, cap;
-    size_t stream_offset; /* completions logprobs text_offset while streaming */
+    int64_t lp_offset;   /* completions logprobs: characters of the tokens so far (+ echo) */
     json_t *logprobs;    /* collected: chat content list or completions object */
     const char *finish_reason;
 } choice_state;
@@ -31,6 +32,7 @@ struct ifn_openai_generation {
     int32_t n_choices;
     choice_state *choices;
     int32_t *stop_ids;   /* the request's plus the model's */
+    int32_t n_model_stop_ids;
     int64_t prompt_tokens, completion_tokens, cached_tokens;
     int is_admitted;
     int32_t next_intro;  /* streaming: next choice whose opening chunk is due */
@@ -96,20 +98,22 @@ static int prepare(ifn_openai_generation *g, const json_t *body, ifn_openai_erro
     if (fit_max_tokens(g, e) != 0) return -1;
     g->n_choices = g->prompts.count * p->n;
     g->choices = ifn_calloc((size_t)g->n_choices, sizeof *g->choices);
-    int32_t n_stop = p->n_stop_token_ids + g->model->n_stop_token_ids;
+    /* ignore_eos also ignores the model's own end tokens (llama2.c models end at BOS). */
+    g->n_model_stop_ids = p->sampling.ignore_eos ? 0 : g->model->n_stop_token_ids;
+    int32_t n_stop = p->n_stop_token_ids + g->n_model_stop_ids;
     g->stop_ids = ifn_calloc((size_t)n_stop + 1, sizeof *g->stop_ids);
     if (!g->choices || !g->stop_ids) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
     if (p->n_stop_token_ids)
         memcpy(g->stop_ids, p->stop_token_ids, (size_t)p->n_stop_token_ids * sizeof *g->stop_ids);
-    if (g->model->n_stop_token_ids)
+    if (g->n_model_stop_ids)
         memcpy(g->stop_ids + p->n_stop_token_ids, g->model->stop_token_ids,
-               (size_t)g->model->n_stop_token_ids * sizeof *g->stop_ids);
+               (size_t)g->n_model_stop_ids * sizeof *g->stop_ids);
     for (int32_t i = 0; i < g->n_choices; i++) {
         if (!p->echo) continue;
         const ifn_openai_prompt *prompt = &g->prompts.items[i / p->n];
         if (append_text(&g->choices[i], prompt->text, strlen(prompt->text)) != 0)
             return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
-        g->choices[i].stream_offset = g->choices[i].len;
+        g->choices[i].lp_offset = ifn_openai_format_char_count(g->choices[i].text, g->choices[i].len);
     }
     return 0;
 }
@@ -130,7 +134,7 @@ static int submit_all(ifn_openai_generation *g, ifn_openai_error *e) {
         req.min_tokens = p->min_tokens;
         req.top_logprobs = p->top_logprobs;
         req.stop_token_ids = g->stop_ids;
-        req.n_stop_token_ids = p->n_stop_token_ids + g->model->n_stop_token_ids;
+        req.n_stop_token_ids = p->n_stop_token_ids + g->n_model_stop_ids;
         ifn_status st = ifn_job_submit(g->job, &req, i * p->n);
         if (st != IFN_OK) {
             ifn_job_abort(g->job);
@@ -187,8 +191,10 @@ static json_t *stream_logprobs(ifn_openai_generation *g, const ifn_job_event *ev
     }
     json_t *obj = ifn_openai_format_completion_logprobs();
     choice_state *c = &g->choices[ev->choice];
-    ifn_openai_format_completion_logprobs_add(obj, g->model->vocab, &ev->logprobs,
-                                              (int64_t)c->stream_offset);
+    int64_t next = obj ? ifn_openai_format_completion_logprobs_add(obj, g->model->vocab,
+                                                                   &ev->logprobs, c->lp_offset)
+                       : -1;
+    if (next >= 0) c->lp_offset = next;
     return obj;
 }
 
@@ -208,7 +214,6 @@ static json_t *event_chunk(ifn_openai_generation *g, const ifn_job_event *ev) {
     }
     if (ev->kind != IFN_JOB_EVENT_TOKEN || (ev->len == 0 && !ev->has_logprobs)) return NULL;
     json_t *logprobs = stream_logprobs(g, ev);
-    g->choices[ev->choice].stream_offset += ev->len;
     return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, ev->choice,
                                    ev->text, ev->len, 0, logprobs, NULL);
 }
@@ -220,7 +225,17 @@ static json_t *failure_json(ifn_status st, const char *message) {
     return ifn_openai_reply_error_json(&e);
 }
 
+static int next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out);
+
 int ifn_openai_generation_next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
+    int rc = next_chunk(g, timeout_ms, out);
+    /* With include_usage, OpenAI's other chunks carry "usage": null. */
+    if (rc > 0 && g->params.include_usage && !json_object_get(*out, "usage"))
+        json_object_set_new(*out, "usage", json_null());
+    return rc;
+}
+
+static int next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
     *out = NULL;
     while (g->next_intro < g->n_choices) {
         *out = intro_chunk(g, g->next_intro++);
@@ -260,9 +275,11 @@ static void collect_event(ifn_openai_generation *g, const ifn_job_event *ev) {
         if (is_chat)
             json_array_append_new(c->logprobs,
                                   ifn_openai_format_chat_logprob(g->model->vocab, &ev->logprobs));
-        else
-            ifn_openai_format_completion_logprobs_add(c->logprobs, g->model->vocab, &ev->logprobs,
-                                                      (int64_t)c->len);
+        else if (c->logprobs) {
+            int64_t next = ifn_openai_format_completion_logprobs_add(c->logprobs, g->model->vocab,
+                                                                     &ev->logprobs, c->lp_offset);
+            if (next >= 0) c->lp_offset = next;
+        }
     }
     (void)append_text(c, ev->text, ev->len);
     if (ev->kind == IFN_JOB_EVENT_FINISH) {
@@ -301,12 +318,17 @@ static json_t *response_json(ifn_openai_generation *g) {
 json_t *ifn_openai_generation_collect(ifn_openai_generation *g, int (*is_gone)(void *user),
                                       void *user, ifn_openai_error *e) {
     int is_aborted = 0;
+    int64_t next_check_ns = 0;
     for (;;) {
         ifn_job_event ev;
         int rc = ifn_job_next(g->job, 50, &ev);
         if (rc < 0) break;
         if (rc > 0) collect_event(g, &ev);
-        else if (!is_aborted && is_gone && is_gone(user)) {
+        /* Checked every 50 ms whether or not tokens flow. */
+        int64_t now = ifn_time_now_ns();
+        if (is_aborted || !is_gone || now < next_check_ns) continue;
+        next_check_ns = now + 50 * 1000000LL;
+        if (is_gone(user)) {
             ifn_job_abort(g->job);
             is_aborted = 1;
         }

@@ -6,6 +6,7 @@
 #include "server/openai_generation.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/time.h"
 
 /* The producer side of an SSE response: bytes already formatted but not yet taken by the
  * HTTP library are kept in `pending`. */
@@ -15,6 +16,7 @@ typedef struct sse_stream {
     char *pending;
     size_t pending_len, pending_off;
     int is_done_sent;
+    int64_t next_check_ns; /* when to look for a vanished client next */
 } sse_stream;
 
 json_t *ifn_openai_http_parse_body(ifn_http_request *request, ifn_openai_error *e) {
@@ -54,6 +56,14 @@ static int next_event(sse_stream *s) {
         json_t *chunk = NULL;
         int rc = ifn_openai_generation_next_chunk(s->gen, 50, &chunk);
         if (rc > 0) {
+            if (ifn_time_now_ns() >= s->next_check_ns) {
+                s->next_check_ns = ifn_time_now_ns() + 50 * 1000000LL;
+                if (ifn_http_request_client_gone(s->request)) { /* even while tokens flow */
+                    json_decref(chunk);
+                    ifn_openai_generation_abort(s->gen);
+                    return -1;
+                }
+            }
             size_t len = 0;
             char *text = ifn_json_dump(chunk, &len);
             json_decref(chunk);
@@ -66,6 +76,9 @@ static int next_event(sse_stream *s) {
             s->is_done_sent = 1;
             return set_event(s, "[DONE]", 6);
         }
+        int64_t now = ifn_time_now_ns();
+        if (now < s->next_check_ns) continue;
+        s->next_check_ns = now + 50 * 1000000LL;
         if (ifn_http_request_client_gone(s->request)) {
             ifn_openai_generation_abort(s->gen);
             return -1;
@@ -119,8 +132,7 @@ void ifn_openai_http_generate(ifn_server *server, ifn_http_request *request,
     ifn_openai_generation *gen = NULL;
     if (!body || ifn_openai_generation_start(server, body, endpoint, &gen, &e) != 0) {
         json_decref(body);
-        static const ifn_http_header retry[] = {{"Retry-After", "1"}, {NULL, NULL}};
-        ifn_openai_reply_error(request, &e, e.status == 503 || e.status == 429 ? retry : NULL);
+        ifn_openai_reply_error(request, &e, e.status == 503 ? ifn_openai_reply_retry_after : NULL);
         return;
     }
     json_decref(body);

@@ -52,7 +52,9 @@ static int from_ids(const ifn_served_model *m, const json_t *array, ifn_openai_p
     }
     out->n_ids = (int32_t)n;
     size_t len = 0;
-    if (ifn_vocab_detokenize(m->vocab, out->ids, n, 0, &out->text, &len) != IFN_OK)
+    /* As generated text is shown: without the space SentencePiece put before the first word. */
+    if (ifn_vocab_detokenize(m->vocab, out->ids, n, IFN_DETOKENIZE_STRIP_LEADING, &out->text,
+                             &len) != IFN_OK)
         return ifn_openai_reply_fail(e, 500, NULL, "cannot detokenize the prompt");
     return 0;
 }
@@ -157,15 +159,15 @@ static json_t *normalise_messages(const json_t *messages, ifn_openai_error *e) {
             json_decref(out);
             return NULL;
         }
-        json_t *copy = json_deep_copy(msg);
         json_t *content = message_content(json_object_get(msg, "content"), (int32_t)i, e);
-        if (!copy || !content || json_array_append_new(out, copy) != 0) {
+        json_t *copy = content ? json_deep_copy(msg) : NULL;
+        if (!copy || json_object_set_new(copy, "content", content) != 0 ||
+            json_array_append_new(out, copy) != 0) {
             if (e->status == 0) ifn_openai_reply_fail(e, 500, NULL, "out of memory");
-            json_decref(content);
+            if (!copy) json_decref(content); /* set_new and append_new consume on failure */
             json_decref(out);
             return NULL;
         }
-        json_object_set_new(copy, "content", content);
     }
     return out;
 }

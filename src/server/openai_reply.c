@@ -8,6 +8,8 @@
 #include "util/json.h"
 #include "util/log.h"
 
+const ifn_http_header ifn_openai_reply_retry_after[] = {{"Retry-After", "1"}, {NULL, NULL}};
+
 static const char *type_of(int status) {
     switch (status) {
     case 400:

@@ -26,6 +26,9 @@ int ifn_openai_reply_fail(ifn_openai_error *error, int status, const char *param
 /* The error object alone, for WebSocket messages and SSE error events; NULL when out of memory. */
 json_t *ifn_openai_reply_error_json(const ifn_openai_error *error);
 
+/* {"Retry-After": "1"}, for 503 answers that a retry may fix. */
+extern const ifn_http_header ifn_openai_reply_retry_after[];
+
 /* Answers with the error; extra headers (e.g. Retry-After) may be NULL. */
 void ifn_openai_reply_error(ifn_http_request *request, const ifn_openai_error *error,
                             const ifn_http_header *headers);

@@ -167,13 +167,15 @@ static const route routes[] = {
     {"GET", "/v1/ws", ifn_ws_api_handle},
 };
 
-static void not_found(ifn_http_request *r, int is_wrong_method) {
+/* 404 for an unknown path; 405 with the Allow header (RFC 9110) when `allowed` is set. */
+static void not_found(ifn_http_request *r, const char *allowed) {
     ifn_openai_error e;
-    ifn_openai_reply_fail(&e, is_wrong_method ? 405 : 404, NULL, "%s %s: %s",
-                          ifn_http_request_method(r), ifn_http_request_path(r),
-                          is_wrong_method ? "method not allowed" : "no such endpoint");
+    ifn_openai_reply_fail(&e, allowed ? 405 : 404, NULL, "%s %s: %s", ifn_http_request_method(r),
+                          ifn_http_request_path(r),
+                          allowed ? "method not allowed" : "no such endpoint");
     e.type = "invalid_request_error";
-    ifn_openai_reply_error(r, &e, NULL);
+    const ifn_http_header allow[] = {{"Allow", allowed}, {NULL, NULL}};
+    ifn_openai_reply_error(r, &e, allowed ? allow : NULL);
 }
 
 static void dispatch(void *user, ifn_http_request *r) {
@@ -186,15 +188,15 @@ static void dispatch(void *user, ifn_http_request *r) {
         ifn_openai_info_model(s, r, path + sizeof models_prefix - 1);
         return;
     }
-    int path_known = 0;
+    const char *allowed = NULL; /* every path has one method */
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         if (strcmp(path, routes[i].path) != 0) continue;
-        path_known = 1;
+        allowed = routes[i].method;
         if (strcmp(method, routes[i].method) != 0) continue;
         routes[i].handle(s, r);
         return;
     }
-    not_found(r, path_known);
+    not_found(r, allowed);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */

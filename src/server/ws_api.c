@@ -190,7 +190,10 @@ static void run_session(void *user, int fd, const char *extra, size_t n_extra,
     ifn_ws_conn_params params = ifn_ws_conn_params_default();
     params.max_message_bytes = ws.server->params.http.max_body_bytes;
     if (ifn_ws_conn_create(fd, extra, n_extra, &params, &ws.conn) == IFN_OK) {
-        while (!ifn_server_is_draining(ws.server)) {
+        for (;;) {
+            int duplicate;
+            /* Shutting down: requests in flight get the server's grace period, as over HTTP. */
+            if (ifn_server_is_draining(ws.server) && count_inflight(&ws, "", &duplicate) == 0) break;
             char *text = NULL;
             size_t len = 0;
             ifn_status st = ifn_ws_conn_read_message(ws.conn, 100, &text, &len);

@@ -26,6 +26,7 @@ struct ifn_engine {
     ifn_model *model;
     const ifn_vocab *vocab;
     ifn_pool *pool;
+    int owns_pool; /* 0: borrowed through params.pool */
     ifn_forward *forward;
     ifn_kv_cache *cache;
     ifn_scheduler sched;
@@ -577,7 +578,12 @@ static ifn_status start_engine(ifn_engine *e) {
     fp.n_ctx = e->params.n_ctx;
     fp.max_batch = e->params.max_batched_tokens;
     fp.exact = e->params.exact;
-    ifn_status st = ifn_pool_create(e->params.n_threads, &e->pool);
+    ifn_status st = IFN_OK;
+    e->pool = e->params.pool;
+    if (!e->pool) {
+        st = ifn_pool_create(e->params.n_threads, &e->pool);
+        e->owns_pool = st == IFN_OK;
+    }
     fp.pool = e->pool;
     if (st == IFN_OK) st = ifn_forward_create(e->model, &fp, &e->forward);
     if (st == IFN_OK) st = create_cache(e);
@@ -639,7 +645,7 @@ void ifn_engine_destroy(ifn_engine *e) {
     ifn_scheduler_deinit(&e->sched);
     ifn_kv_cache_destroy(e->cache);
     ifn_forward_destroy(e->forward);
-    ifn_pool_destroy(e->pool);
+    if (e->owns_pool) ifn_pool_destroy(e->pool);
     ifn_free(e->logits);
     ifn_free(e->eog_ids);
     ifn_free(e->aborts);

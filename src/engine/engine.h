@@ -13,12 +13,13 @@
 #include "inferneo/inferneo.h"
 #include "kernels/dtype.h"
 #include "model/model.h"
+#include "tensor/pool.h"
 #include "tokenizer/vocab.h"
 
 typedef struct ifn_engine ifn_engine;
 
 typedef struct ifn_engine_params {
-    int32_t n_threads;          /* compute threads; 0 = physical cores */
+    int32_t n_threads;          /* compute threads; 0 = physical cores (ignored with `pool`) */
     int32_t n_ctx;              /* positions one sequence may reach; 0 = the model's */
     int32_t max_num_seqs;       /* running sequences at most (default 64) */
     int32_t max_batched_tokens; /* tokens per step, prefill chunks included (default 512) */
@@ -28,6 +29,9 @@ typedef struct ifn_engine_params {
     ifn_dtype kv_type;          /* IFN_DTYPE_F16 (default) or IFN_DTYPE_F32 */
     int exact;                  /* float32 activations (see ifn_forward_params) */
     int enable_prefix_cache;    /* default 1 */
+    ifn_pool *pool;             /* borrowed compute threads, possibly shared with other engines
+                                   (ifn_pool_run queues their steps fairly); must outlive the
+                                   engine. NULL (default) = the engine creates its own */
 } ifn_engine_params;
 
 ifn_engine_params ifn_engine_params_default(void);

@@ -1,6 +1,8 @@
 /* Thread pool with a generation counter: ifn_pool_run publishes (task, arg) and bumps the
  * generation; workers spin on it for a while, then sleep on a condition variable. Barriers are
- * sense-reversing spin barriers, cheap enough to place between every op of a forward pass. */
+ * sense-reversing spin barriers, cheap enough to place between every op of a forward pass.
+ * Callers take a ticket and run in ticket order, so engines sharing the pool alternate steps
+ * (a plain mutex lets one engine re-acquire it again and again while another starves). */
 #include "tensor/pool.h"
 
 #include <pthread.h>
@@ -36,7 +38,13 @@ static void relax(int *spins) {
 struct ifn_pool {
     int n_threads;
     pthread_t *threads;               /* [n_threads - 1] workers */
-    pthread_mutex_t run_lock;         /* serialises ifn_pool_run callers */
+    pthread_mutex_t run_lock;         /* guards: next_ticket, now_serving, last_caller,
+                                         is_shared */
+    pthread_cond_t turn;              /* a ticket was served: the next caller may run */
+    uint64_t next_ticket;             /* given to the next ifn_pool_run caller */
+    uint64_t now_serving;             /* the ticket whose task runs (or may start) now */
+    pthread_t last_caller;            /* whose turn came last (valid once next_ticket > 0) */
+    int is_shared;                    /* more than one thread has called ifn_pool_run */
     pthread_mutex_t sleep_lock;       /* guards sleeping workers: n_sleeping */
     pthread_cond_t wake;
     int n_sleeping;
@@ -58,7 +66,10 @@ static unsigned wait_for_generation(ifn_pool *p, unsigned seen) {
     for (int spin = 0; spin < SPIN_BEFORE_SLEEP; spin++) {
         unsigned g = atomic_load(&p->generation);
         if (g != seen || atomic_load(&p->is_stopping)) return g;
-        CPU_RELAX();
+        if (spin % SPIN_BEFORE_YIELD == SPIN_BEFORE_YIELD - 1)
+            sched_yield(); /* a caller without a core may need this one (see relax) */
+        else
+            CPU_RELAX();
     }
     pthread_mutex_lock(&p->sleep_lock);
     p->n_sleeping++;
@@ -113,6 +124,7 @@ ifn_status ifn_pool_create(int n_threads, ifn_pool **out_pool) {
     if (!p) return ifn_fail(IFN_E_NOMEM, "pool: no memory");
     p->n_threads = n_threads;
     pthread_mutex_init(&p->run_lock, NULL);
+    pthread_cond_init(&p->turn, NULL);
     pthread_mutex_init(&p->sleep_lock, NULL);
     pthread_cond_init(&p->wake, NULL);
     p->threads = ifn_calloc((size_t)n_threads, sizeof *p->threads);
@@ -145,6 +157,7 @@ void ifn_pool_destroy(ifn_pool *p) {
     }
     pthread_cond_destroy(&p->wake);
     pthread_mutex_destroy(&p->sleep_lock);
+    pthread_cond_destroy(&p->turn);
     pthread_mutex_destroy(&p->run_lock);
     ifn_free(p->threads);
     ifn_free(p);
@@ -154,8 +167,35 @@ int ifn_pool_size(const ifn_pool *p) {
     return p->n_threads;
 }
 
-void ifn_pool_run(ifn_pool *p, ifn_pool_task task, void *arg) {
+/* FIFO admission: waits until every caller that came earlier has run its task. */
+static void take_turn(ifn_pool *p) {
+    pthread_t self = pthread_self();
     pthread_mutex_lock(&p->run_lock);
+    int had_last_turn = p->next_ticket > 0 && pthread_equal(p->last_caller, self);
+    if (p->next_ticket > 0 && !had_last_turn) p->is_shared = 1;
+    if (p->is_shared && had_last_turn && p->next_ticket == p->now_serving) {
+        /* Nobody queued behind our last turn. With more threads than cores, another caller may
+         * be runnable but without a core (ours and the spinning workers'): let it take a ticket
+         * first, or tickets alone would let us run step after step. */
+        pthread_mutex_unlock(&p->run_lock);
+        sched_yield();
+        pthread_mutex_lock(&p->run_lock);
+    }
+    uint64_t ticket = p->next_ticket++;
+    while (p->now_serving != ticket) pthread_cond_wait(&p->turn, &p->run_lock);
+    p->last_caller = self;
+    pthread_mutex_unlock(&p->run_lock);
+}
+
+static void end_turn(ifn_pool *p) {
+    pthread_mutex_lock(&p->run_lock);
+    p->now_serving++;
+    if (p->next_ticket != p->now_serving) pthread_cond_broadcast(&p->turn); /* someone waits */
+    pthread_mutex_unlock(&p->run_lock);
+}
+
+void ifn_pool_run(ifn_pool *p, ifn_pool_task task, void *arg) {
+    take_turn(p);
     p->task = task;
     p->arg = arg;
     atomic_store(&p->n_done, 0);
@@ -166,7 +206,7 @@ void ifn_pool_run(ifn_pool *p, ifn_pool_task task, void *arg) {
     task(arg, 0, p->n_threads);
     int spins = 0;
     while (atomic_load(&p->n_done) < p->n_threads - 1) relax(&spins);
-    pthread_mutex_unlock(&p->run_lock);
+    end_turn(p);
 }
 
 void ifn_pool_barrier(ifn_pool *p) {

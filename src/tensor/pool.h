@@ -2,8 +2,9 @@
  * thread 0) and returns when all have finished; inside a task, threads split work by
  * (index, count) ranges and meet at ifn_pool_barrier between dependent steps. Workers spin
  * briefly between tasks, then sleep, so back-to-back forward passes pay no thread wake-up.
- * Thread-safe: concurrent ifn_pool_run calls are serialised (one task at a time), so several
- * engines can share one pool without oversubscribing the cores. */
+ * Thread-safe: concurrent ifn_pool_run calls are served one task at a time in arrival order (a
+ * ticket lock), so several engines share one pool fairly, their steps alternating, without
+ * oversubscribing the cores. */
 #ifndef IFN_TENSOR_POOL_H
 #define IFN_TENSOR_POOL_H
 
@@ -23,7 +24,8 @@ void ifn_pool_destroy(ifn_pool *pool);
 
 int ifn_pool_size(const ifn_pool *pool);
 
-/* Runs task(arg, i, n) on all n threads and waits for every one. */
+/* Runs task(arg, i, n) on all n threads and waits for every one. Callers from several threads
+ * queue first come, first served. The task must not call ifn_pool_run on the same pool. */
 void ifn_pool_run(ifn_pool *pool, ifn_pool_task task, void *arg);
 
 /* Inside a task: waits until every thread of the pool has reached this barrier. */

@@ -7,20 +7,25 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "manager/model_config.h"
+#include "manager/router.h"
 #include "server/server.h"
 #include "util/log.h"
 #include "util/status.h"
 
 typedef struct serve_options {
-    ifn_served_model_params model;
+    ifn_served_model_params model;   /* the -m model; its engine params are every model's */
+    ifn_manager_params manager;
     ifn_server_params server;
+    const char *routing_path;
 } serve_options;
 
 static void print_serve_usage(FILE *out) {
     fprintf(out,
             "usage: inferneo serve -m MODEL [-z TOKENIZER] [options]\n"
+            "       inferneo serve --model-repo DIR [-m MODEL] [options]\n"
             "\n"
-            "Serves MODEL over an OpenAI-compatible HTTP API: /v1/completions,\n"
+            "Serves models over an OpenAI-compatible HTTP API: /v1/completions,\n"
             "/v1/chat/completions, /v1/embeddings, /v1/models, /tokenize, /detokenize, /health,\n"
             "/version, /stats, and WebSocket streaming at /v1/ws. SIGINT/SIGTERM stop it gracefully.\n"
             "\n"
@@ -30,6 +35,16 @@ static void print_serve_usage(FILE *out) {
             "  --served-model-name NAME    the model id clients use (default: file name)\n"
             "  --chat-template NAME|FILE   built-in (chatml, llama2, llama3, mistral, gemma, phi3,\n"
             "                              zephyr) or a Jinja file (default: the model's, else chatml)\n"
+            "model repository (docs/models.md):\n"
+            "  --model-repo DIR            serve DIR/<name>/<version>/ models, loaded on first use\n"
+            "  --max-memory BYTES          budget for loaded models (weights + KV + scratch);\n"
+            "                              idle models are unloaded least-recently-used first\n"
+            "  --max-models N              models loaded at once (default: no limit)\n"
+            "  --keep-alive DURATION       idle time before a model unloads (default 5m; -1 never)\n"
+            "  --rescan-interval SECONDS   poll the repository for new models (default: only on\n"
+            "                              POST /v2/repository/index)\n"
+            "  --routing FILE              aliases, weighted A/B splits, rules and fallbacks\n"
+            "                              (docs/routing.md); reread on SIGHUP\n"
             "engine:\n"
             "  -t, --threads N             compute threads (default: physical cores)\n"
             "  -c, --ctx-size N            positions per sequence (default: the model's)\n"
@@ -87,6 +102,8 @@ static ifn_status parse_int_option(serve_options *o, const char *a, const char *
     INT_OPTION(NULL, "--max-queue", 0, 1 << 20, o->server.max_queue)
     INT_OPTION(NULL, "--request-timeout", 0, 86400 * 7, o->server.request_timeout_ms)
     INT_OPTION(NULL, "--shutdown-grace", 0, 86400, o->server.shutdown_grace_ms)
+    INT_OPTION(NULL, "--max-models", 0, 1 << 20, o->manager.max_models)
+    INT_OPTION(NULL, "--rescan-interval", 0, 86400 * 365, o->manager.rescan_interval_ms)
 #undef INT_OPTION
     *matched = 0;
     return IFN_OK;
@@ -108,6 +125,14 @@ static ifn_status parse_option(serve_options *o, const char *a, const char *v) {
     else if (ifn_args_is(a, NULL, "--served-model-name")) o->model.name = v;
     else if (ifn_args_is(a, NULL, "--chat-template")) o->model.chat_template = v;
     else if (ifn_args_is(a, NULL, "--host")) o->server.http.host = v;
+    else if (ifn_args_is(a, NULL, "--model-repo")) o->manager.repository_dir = v;
+    else if (ifn_args_is(a, NULL, "--routing")) o->routing_path = v;
+    else if (ifn_args_is(a, NULL, "--max-memory")) return parse_bytes(a, v, &o->manager.max_memory_bytes);
+    else if (ifn_args_is(a, NULL, "--keep-alive")) {
+        if (ifn_model_config_parse_duration(v, &o->manager.keep_alive_ms) != IFN_OK)
+            return ifn_fail(IFN_E_INVALID, "--keep-alive: '%s' is not a duration (300, 5m, -1)", v);
+        if (o->manager.keep_alive_ms < 0) o->manager.keep_alive_ms = -1;
+    }
     else if (ifn_args_is(a, NULL, "--kv-cache-memory"))
         return parse_bytes(a, v, &o->model.engine.kv_cache_bytes);
     else if (ifn_args_is(a, NULL, "--max-body")) return parse_bytes(a, v, &o->server.http.max_body_bytes);
@@ -130,11 +155,67 @@ static ifn_status parse_serve_options(int argc, char **argv, serve_options *o) {
         if (st == IFN_OK) st = parse_option(o, a, v);
         if (st != IFN_OK) return st;
     }
-    if (!o->model.model_path) return ifn_fail(IFN_E_INVALID, "-m MODEL is required");
+    if (!o->model.model_path && !o->manager.repository_dir)
+        return ifn_fail(IFN_E_INVALID, "-m MODEL or --model-repo DIR is required");
     o->server.request_timeout_ms *= 1000; /* given in seconds */
     o->server.shutdown_grace_ms *= 1000;
+    o->manager.rescan_interval_ms *= 1000;
+    o->manager.engine = o->model.engine;
+    o->manager.n_threads = o->model.engine.n_threads;
     o->server.max_running = o->model.engine.max_num_seqs;
+    o->server.routing_path = o->routing_path;
     return IFN_OK;
+}
+
+/* The -m model joins the manager pinned (never evicted) and is loaded before the server is
+ * ready, so /health turns 200 only once it can answer. */
+static ifn_status add_main_model(serve_options *o, ifn_manager *manager, const char **out_name) {
+    static char name[256];
+    const char *path = o->model.model_path;
+    if (o->model.name) {
+        snprintf(name, sizeof name, "%s", o->model.name);
+    } else {
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        const char *dot = strrchr(base, '.');
+        snprintf(name, sizeof name, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base),
+                 base);
+    }
+    ifn_model_config config;
+    ifn_model_config_init(&config);
+    config.is_pinned = 1;
+    config.keep_alive_ms = IFN_KEEP_ALIVE_FOREVER;
+    config.chat_template = (char *)o->model.chat_template; /* copied by ifn_manager_add */
+    ifn_status st = ifn_manager_add(manager, name, path, o->model.tokenizer_path, &config);
+    if (st == IFN_OK)
+        st = ifn_manager_load(manager, name, IFN_KEEP_ALIVE_FOREVER, IFN_MANAGER_WAIT_FOREVER);
+    *out_name = name;
+    return st;
+}
+
+static ifn_status start_models(serve_options *o, ifn_manager **out_manager,
+                               ifn_router_holder **out_router, const char **out_default) {
+    *out_default = NULL;
+    ifn_router *router = NULL;
+    ifn_status st = o->routing_path ? ifn_router_load(o->routing_path, &router) : IFN_OK;
+    if (st == IFN_OK && router) st = ifn_router_holder_create(router, out_router);
+    if (st != IFN_OK) {
+        if (router) ifn_router_release(router);
+        return st;
+    }
+    st = ifn_manager_create(&o->manager, out_manager);
+    if (st == IFN_OK && o->model.model_path) st = add_main_model(o, *out_manager, out_default);
+    return st;
+}
+
+/* Waits for SIGINT/SIGTERM; SIGHUP rereads the routing file and goes on. */
+static int wait_for_stop(ifn_server *server, const sigset_t *signals) {
+    for (;;) {
+        int sig = 0;
+        sigwait(signals, &sig);
+        if (sig != SIGHUP) return sig;
+        if (ifn_server_reload_routing(server) == IFN_OK) IFN_LOG_INFO("serve", "routing reloaded");
+        else IFN_LOG_WARN("serve", "routing not reloaded: %s", ifn_last_error());
+    }
 }
 
 static int serve(serve_options *o, const sigset_t *stop_signals) {
@@ -143,19 +224,23 @@ static int serve(serve_options *o, const sigset_t *stop_signals) {
         fprintf(stderr, "inferneo serve: %s\n", ifn_last_error());
         return 1;
     }
-    IFN_LOG_INFO("serve", "listening on http://%s:%u (loading %s)", o->server.http.host,
-                 (unsigned)ifn_server_port(server), o->model.model_path);
-    ifn_served_model *model = NULL;
-    if (ifn_served_model_load(&o->model, &model) != IFN_OK) {
+    IFN_LOG_INFO("serve", "listening on http://%s:%u", o->server.http.host,
+                 (unsigned)ifn_server_port(server));
+    ifn_manager *manager = NULL;
+    ifn_router_holder *router = NULL;
+    const char *default_model = NULL;
+    if (start_models(o, &manager, &router, &default_model) != IFN_OK) {
         fprintf(stderr, "inferneo serve: %s\n", ifn_last_error());
+        ifn_manager_destroy(manager);
+        ifn_router_holder_destroy(router);
         ifn_server_shutdown(server);
         return 1;
     }
-    ifn_server_set_model(server, model);
-    IFN_LOG_INFO("serve", "ready: model '%s' at http://%s:%u/v1", model->name, o->server.http.host,
-                 (unsigned)ifn_server_port(server));
-    int sig = 0;
-    sigwait(stop_signals, &sig);
+    ifn_server_set_models(server, manager, router, default_model);
+    IFN_LOG_INFO("serve", "ready at http://%s:%u/v1%s%s", o->server.http.host,
+                 (unsigned)ifn_server_port(server), default_model ? ", default model " : "",
+                 default_model ? default_model : "");
+    int sig = wait_for_stop(server, stop_signals);
     IFN_LOG_INFO("serve", "%s: shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     ifn_server_shutdown(server);
     IFN_LOG_INFO("serve", "stopped");
@@ -168,6 +253,7 @@ int ifn_cmd_serve_main(int argc, char **argv) {
         return 0;
     }
     serve_options o = {.model = ifn_served_model_params_default(),
+                       .manager = ifn_manager_params_default(),
                        .server = ifn_server_params_default()};
     if (parse_serve_options(argc, argv, &o) != IFN_OK) {
         fprintf(stderr, "inferneo serve: %s\n", ifn_last_error());
@@ -179,6 +265,7 @@ int ifn_cmd_serve_main(int argc, char **argv) {
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN); /* a vanished client is an error code, not a signal */
     return serve(&o, &stop_signals);

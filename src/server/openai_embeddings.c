@@ -3,6 +3,7 @@
 #include <nettle/base64.h>
 #include <string.h>
 
+#include "server/binding.h"
 #include "server/job.h"
 #include "server/openai_http.h"
 #include "server/openai_params.h"
@@ -11,17 +12,22 @@
 #include "util/status.h"
 
 typedef struct embed_request {
-    ifn_served_model *model;
+    ifn_binding binding;
+    ifn_served_model *model; /* binding.model */
     ifn_openai_prompt_list inputs;
     int is_base64;
     json_t **vectors;   /* [inputs.count] */
     int64_t prompt_tokens;
 } embed_request;
 
-static int parse(ifn_server *s, const json_t *body, embed_request *r, ifn_openai_error *e) {
+static int parse(ifn_server *s, const json_t *body, const char *session_id, embed_request *r,
+                 ifn_openai_error *e) {
     const char *model = NULL, *format = NULL;
     if (ifn_openai_params_get_string(body, "model", &model, e) < 0) return -1;
-    if (ifn_server_check_model(s, model, e) != 0) return -1;
+    ifn_binding_query q = {.model = model, .kind = IFN_ROUTER_KIND_EMBEDDING,
+                           .session_id = session_id, .body = body};
+    if (ifn_binding_acquire(s, &q, &r->binding, e) != 0) return -1;
+    r->model = r->binding.model;
     if (ifn_openai_params_get_string(body, "encoding_format", &format, e) < 0) return -1;
     if (format && strcmp(format, "float") != 0 && strcmp(format, "base64") != 0)
         return ifn_openai_reply_fail(e, 400, "encoding_format",
@@ -97,23 +103,25 @@ static json_t *response_json(const embed_request *r) {
         json_array_append_new(data, json_pack("{s:s,s:i,s:O}", "object", "embedding", "index",
                                               (int)i, "embedding", r->vectors[i]));
     return json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model",
-                     r->model->name, "usage", "prompt_tokens", (json_int_t)r->prompt_tokens,
+                     r->binding.name, "usage", "prompt_tokens", (json_int_t)r->prompt_tokens,
                      "total_tokens", (json_int_t)r->prompt_tokens);
 }
 
 void ifn_openai_embeddings_handle(ifn_server *s, ifn_http_request *request) {
     ifn_openai_error e;
     embed_request r = {0};
-    r.model = ifn_server_model(s, &e);
-    json_t *body = r.model ? ifn_openai_http_parse_body(request, &e) : NULL;
-    int ok = body && parse(s, body, &r, &e) == 0;
+    json_t *body = ifn_server_check_ready(s, &e) == 0 ? ifn_openai_http_parse_body(request, &e)
+                                                      : NULL;
+    int ok = body && parse(s, body, ifn_http_request_header(request, "X-Session-Id"), &r, &e) == 0;
     json_decref(body);
     int is_admitted = ok && ifn_server_admit(s, &e) == 0;
     ok = is_admitted && run(s, &r, request, &e) == 0;
     if (is_admitted) ifn_server_leave(s);
-    if (ok) ifn_openai_reply_json(request, 200, response_json(&r), NULL);
+    const ifn_http_header model_header[] = {{"X-Inferneo-Model", r.binding.name}, {NULL, NULL}};
+    if (ok) ifn_openai_reply_json(request, 200, response_json(&r), model_header);
     else ifn_openai_reply_error(request, &e, e.status == 503 ? ifn_openai_reply_retry_after : NULL);
     for (int32_t i = 0; r.vectors && i < r.inputs.count; i++) json_decref(r.vectors[i]);
     ifn_free(r.vectors);
     ifn_openai_prompt_list_free(&r.inputs);
+    ifn_binding_release(&r.binding);
 }

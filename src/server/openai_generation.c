@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "server/binding.h"
 #include "server/job.h"
 #include "server/openai_format.h"
 #include "server/openai_prompt.h"
@@ -22,7 +23,8 @@ typedef struct choice_state {
 
 struct ifn_openai_generation {
     ifn_server *server;
-    ifn_served_model *model;
+    ifn_binding binding;  /* the leased model answering */
+    ifn_served_model *model; /* binding.model */
     ifn_openai_endpoint endpoint;
     ifn_openai_params params;
     ifn_openai_prompt_list prompts;
@@ -83,11 +85,24 @@ static int fit_max_tokens(ifn_openai_generation *g, ifn_openai_error *e) {
     return 0;
 }
 
+static void reset_prepared(ifn_openai_generation *g) {
+    for (int32_t i = 0; g->choices && i < g->n_choices; i++) {
+        ifn_free(g->choices[i].text);
+        json_decref(g->choices[i].logprobs);
+    }
+    ifn_free(g->choices);
+    g->choices = NULL;
+    g->n_choices = 0;
+    ifn_free(g->stop_ids);
+    g->stop_ids = NULL;
+    ifn_openai_prompt_list_free(&g->prompts);
+    ifn_openai_params_free(&g->params);
+}
+
 static int prepare(ifn_openai_generation *g, const json_t *body, ifn_openai_error *e) {
     ifn_openai_params *p = &g->params;
     if (ifn_openai_params_parse(body, g->endpoint, ifn_vocab_size(g->model->vocab), p, e) != 0)
         return -1;
-    if (ifn_server_check_model(g->server, p->model, e) != 0) return -1;
     p->model = NULL; /* borrowed from the body, which the caller frees after start */
     int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
     int rc = is_chat ? ifn_openai_prompt_from_chat(g->model, body, &g->prompts, e)
@@ -145,20 +160,71 @@ static int submit_all(ifn_openai_generation *g, ifn_openai_error *e) {
     return 0;
 }
 
+/* The model field first: the rest is checked against the model it names. n_ctx_needed is 0
+ * until the prompt is known (then context rules of the routing file can apply). */
+static int bind_model(ifn_openai_generation *g, const json_t *body, const char *session_id,
+                      int32_t n_ctx_needed, ifn_binding *out, ifn_openai_error *e) {
+    const char *model = NULL;
+    if (ifn_openai_params_get_string(body, "model", &model, e) < 0) return -1;
+    const char *user = NULL;
+    if (ifn_openai_params_get_string(body, "user", &user, e) < 0) return -1;
+    ifn_binding_query q = {
+        .model = model,
+        .kind = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT ? IFN_ROUTER_KIND_CHAT
+                                                        : IFN_ROUTER_KIND_COMPLETION,
+        .session_id = session_id,
+        .body = body,
+        .n_ctx_needed = n_ctx_needed};
+    return ifn_binding_acquire(g->server, &q, out, e);
+}
+
+static int32_t context_needed(const ifn_openai_generation *g) {
+    int32_t longest = 0;
+    for (int32_t i = 0; i < g->prompts.count; i++)
+        if (g->prompts.items[i].n_ids > longest) longest = g->prompts.items[i].n_ids;
+    int64_t need = (int64_t)longest + (g->params.has_max_tokens ? g->params.sampling.max_tokens : 1);
+    return need > INT32_MAX ? INT32_MAX : (int32_t)need;
+}
+
+/* Binds, prepares, and with a routing file asks once more when the request turns out not to fit
+ * the chosen model's context: when a context rule or fallback picks another model, it moves. */
+static int bind_and_prepare(ifn_openai_generation *g, const json_t *body, const char *session_id,
+                            ifn_openai_error *e) {
+    if (bind_model(g, body, session_id, 0, &g->binding, e) != 0) return -1;
+    g->model = g->binding.model;
+    int rc = prepare(g, body, e);
+    if (!ifn_binding_has_routing(g->server)) return rc;
+    /* Asked again only when the request does not fit the model first chosen (so each request
+     * counts once in the routing counters otherwise). */
+    int32_t need = g->prompts.count > 0 ? context_needed(g) : 0;
+    if (need == 0 || need <= g->model->n_ctx) return rc;
+    ifn_binding other;
+    ifn_openai_error ignored;
+    if (bind_model(g, body, session_id, need, &other, &ignored) != 0) return rc;
+    if (other.model == g->model) {
+        ifn_binding_release(&other);
+        return rc;
+    }
+    reset_prepared(g);
+    ifn_binding_release(&g->binding);
+    g->binding = other;
+    g->model = other.model;
+    return prepare(g, body, e);
+}
+
 int ifn_openai_generation_start(ifn_server *s, const json_t *body, ifn_openai_endpoint endpoint,
-                                ifn_openai_generation **out, ifn_openai_error *e) {
+                                const char *session_id, ifn_openai_generation **out,
+                                ifn_openai_error *e) {
     *out = NULL;
-    ifn_served_model *model = ifn_server_model(s, e);
-    if (!model) return -1;
+    if (ifn_server_check_ready(s, e) != 0) return -1;
     ifn_openai_generation *g = ifn_calloc(1, sizeof *g);
     if (!g) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
     g->server = s;
-    g->model = model;
     g->endpoint = endpoint;
     g->created = (int64_t)time(NULL);
     ifn_server_new_id(s, endpoint == IFN_OPENAI_ENDPOINT_CHAT ? "chatcmpl" : "cmpl", g->id,
                       sizeof g->id);
-    int rc = prepare(g, body, e);
+    int rc = bind_and_prepare(g, body, session_id, e);
     if (rc == 0) rc = ifn_server_admit(s, e);
     if (rc == 0) g->is_admitted = 1;
     if (rc == 0) rc = submit_all(g, e);
@@ -171,6 +237,7 @@ int ifn_openai_generation_start(ifn_server *s, const json_t *body, ifn_openai_en
 }
 
 int ifn_openai_generation_is_stream(const ifn_openai_generation *g) { return g->params.stream; }
+const char *ifn_openai_generation_model(const ifn_openai_generation *g) { return g->binding.name; }
 const char *ifn_openai_generation_id(const ifn_openai_generation *g) { return g->id; }
 
 /* Usage counts: prompt tokens once per prompt (its first sample), completions per choice. */
@@ -202,19 +269,19 @@ static json_t *intro_chunk(ifn_openai_generation *g, int32_t index) {
     int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
     const choice_state *c = &g->choices[index];
     if (!is_chat && c->len == 0) return NULL; /* completions open with echo only */
-    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, index, c->text,
+    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->binding.name, index, c->text,
                                    c->len, is_chat, NULL, NULL);
 }
 
 static json_t *event_chunk(ifn_openai_generation *g, const ifn_job_event *ev) {
     if (ev->kind == IFN_JOB_EVENT_FINISH) {
         count_usage(g, ev);
-        return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, ev->choice,
+        return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->binding.name, ev->choice,
                                        ev->text, ev->len, 0, NULL, finish_reason_name(ev->reason));
     }
     if (ev->kind != IFN_JOB_EVENT_TOKEN || (ev->len == 0 && !ev->has_logprobs)) return NULL;
     json_t *logprobs = stream_logprobs(g, ev);
-    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->model->name, ev->choice,
+    return ifn_openai_format_chunk(g->endpoint, g->id, g->created, g->binding.name, ev->choice,
                                    ev->text, ev->len, 0, logprobs, NULL);
 }
 
@@ -262,7 +329,7 @@ static int next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
     g->is_finished = 1;
     if (!g->params.include_usage) return -1;
     json_t *usage = ifn_openai_format_usage(g->prompt_tokens, g->completion_tokens, g->cached_tokens);
-    *out = ifn_openai_format_usage_chunk(g->endpoint, g->id, g->created, g->model->name, usage);
+    *out = ifn_openai_format_usage_chunk(g->endpoint, g->id, g->created, g->binding.name, usage);
     return *out ? 1 : -1;
 }
 
@@ -310,7 +377,7 @@ static json_t *response_json(ifn_openai_generation *g) {
     int is_chat = g->endpoint == IFN_OPENAI_ENDPOINT_CHAT;
     return json_pack("{s:s,s:s,s:I,s:s,s:o,s:o}", "id", g->id, "object",
                      is_chat ? "chat.completion" : "text_completion", "created",
-                     (json_int_t)g->created, "model", g->model->name, "choices", choices, "usage",
+                     (json_int_t)g->created, "model", g->binding.name, "choices", choices, "usage",
                      ifn_openai_format_usage(g->prompt_tokens, g->completion_tokens,
                                              g->cached_tokens));
 }
@@ -360,13 +427,7 @@ void ifn_openai_generation_destroy(ifn_openai_generation *g) {
         ifn_job_release(g->job);
     }
     if (g->is_admitted) ifn_server_leave(g->server);
-    for (int32_t i = 0; g->choices && i < g->n_choices; i++) {
-        ifn_free(g->choices[i].text);
-        json_decref(g->choices[i].logprobs);
-    }
-    ifn_free(g->choices);
-    ifn_free(g->stop_ids);
-    ifn_openai_prompt_list_free(&g->prompts);
-    ifn_openai_params_free(&g->params);
+    reset_prepared(g);
+    ifn_binding_release(&g->binding); /* after the job: its requests ran on this model */
     ifn_free(g);
 }

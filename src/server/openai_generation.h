@@ -12,12 +12,15 @@
 
 typedef struct ifn_openai_generation ifn_openai_generation;
 
-/* Checks, admits and submits. On failure returns -1 with `error` filled and *out NULL. */
+/* Routes to a model and leases it (see binding.h; session_id is the X-Session-Id header or
+ * NULL), checks, admits and submits. On failure returns -1 with `error` filled and *out NULL. */
 int ifn_openai_generation_start(ifn_server *server, const json_t *body,
-                                ifn_openai_endpoint endpoint, ifn_openai_generation **out,
-                                ifn_openai_error *error);
+                                ifn_openai_endpoint endpoint, const char *session_id,
+                                ifn_openai_generation **out, ifn_openai_error *error);
 
 int ifn_openai_generation_is_stream(const ifn_openai_generation *gen);
+/* The model answering, as responses name it ("name" or "name@version"). */
+const char *ifn_openai_generation_model(const ifn_openai_generation *gen);
 const char *ifn_openai_generation_id(const ifn_openai_generation *gen);
 
 /* Streaming: waits up to timeout_ms for the next chunk. Returns 1 with *out_chunk (caller

@@ -1,6 +1,7 @@
 /* Completions and chat over HTTP: collected JSON, or server-sent events. */
 #include "server/openai_http.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "server/openai_generation.h"
@@ -119,8 +120,10 @@ static void respond_stream(ifn_http_request *request, ifn_openai_generation *gen
     }
     s->gen = gen;
     s->request = request;
-    static const ifn_http_header headers[] = {{"Cache-Control", "no-cache"},
-                                              {"X-Accel-Buffering", "no"}, {NULL, NULL}};
+    const ifn_http_header headers[] = {{"Cache-Control", "no-cache"},
+                                       {"X-Accel-Buffering", "no"},
+                                       {"X-Inferneo-Model", ifn_openai_generation_model(gen)},
+                                       {NULL, NULL}};
     (void)ifn_http_respond_stream(request, 200, "text/event-stream", headers, produce_sse, end_sse,
                                   s); /* on failure end_sse has run and the connection drops */
 }
@@ -130,7 +133,8 @@ void ifn_openai_http_generate(ifn_server *server, ifn_http_request *request,
     ifn_openai_error e;
     json_t *body = ifn_openai_http_parse_body(request, &e);
     ifn_openai_generation *gen = NULL;
-    if (!body || ifn_openai_generation_start(server, body, endpoint, &gen, &e) != 0) {
+    const char *session_id = ifn_http_request_header(request, "X-Session-Id");
+    if (!body || ifn_openai_generation_start(server, body, endpoint, session_id, &gen, &e) != 0) {
         json_decref(body);
         ifn_openai_reply_error(request, &e, e.status == 503 ? ifn_openai_reply_retry_after : NULL);
         return;
@@ -141,7 +145,10 @@ void ifn_openai_http_generate(ifn_server *server, ifn_http_request *request,
         return;
     }
     json_t *response = ifn_openai_generation_collect(gen, client_gone, request, &e);
+    char model[192];
+    snprintf(model, sizeof model, "%s", ifn_openai_generation_model(gen));
     ifn_openai_generation_destroy(gen);
-    if (response) ifn_openai_reply_json(request, 200, response, NULL);
-    else ifn_openai_reply_error(request, &e, NULL);
+    const ifn_http_header headers[] = {{"X-Inferneo-Model", model}, {NULL, NULL}};
+    if (response) ifn_openai_reply_json(request, 200, response, headers);
+    else ifn_openai_reply_error(request, &e, headers);
 }

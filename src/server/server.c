@@ -2,9 +2,11 @@
 #include "server/server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "server/admin_api.h"
 #include "server/openai_embeddings.h"
 #include "server/openai_http.h"
 #include "server/openai_info.h"
@@ -27,19 +29,11 @@ ifn_server_params ifn_server_params_default(void) {
 
 /* ---- shared state ------------------------------------------------------------------------- */
 
-ifn_served_model *ifn_server_model(ifn_server *s, ifn_openai_error *e) {
+int ifn_server_check_ready(ifn_server *s, ifn_openai_error *e) {
     pthread_mutex_lock(&s->lock);
-    ifn_served_model *m = s->is_ready ? s->model : NULL;
+    int ready = s->is_ready;
     pthread_mutex_unlock(&s->lock);
-    if (!m) ifn_openai_reply_fail(e, 503, NULL, "the model is still loading");
-    return m;
-}
-
-int ifn_server_check_model(ifn_server *s, const char *name, ifn_openai_error *e) {
-    if (!name || strcmp(name, s->model->name) == 0) return 0;
-    ifn_openai_reply_fail(e, 404, "model", "The model '%s' does not exist", name);
-    e->code = "model_not_found";
-    return -1;
+    return ready ? 0 : ifn_openai_reply_fail(e, 503, NULL, "the server is still loading");
 }
 
 int ifn_server_admit(ifn_server *s, ifn_openai_error *e) {
@@ -92,28 +86,81 @@ static void handle_version(ifn_server *s, ifn_http_request *r) {
     ifn_openai_reply_json(r, 200, json_pack("{s:s}", "version", IFN_VERSION_STRING), NULL);
 }
 
-/* Engine and server counters as JSON (the Prometheus endpoint comes with metrics). */
+/* Engine counters of one loaded model (or zeros), summed into the top level too. */
+static json_t *engine_stats_json(const ifn_engine_stats *st) {
+    return json_pack("{s:i,s:i,s:{s:i,s:i,s:i,s:i,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:I}", "running",
+                     st->n_running, "waiting", st->n_waiting, "kv_blocks", "total",
+                     st->kv_blocks_total, "used", st->kv_blocks_used, "free", st->kv_blocks_free,
+                     "cached", st->kv_blocks_cached, "tokens", (json_int_t)st->kv_tokens,
+                     "prefix_cache", "queries", (json_int_t)st->prefix_queries, "hits",
+                     (json_int_t)st->prefix_hits, "preemptions", (json_int_t)st->preemptions,
+                     "steps", (json_int_t)st->steps, "generated_tokens",
+                     (json_int_t)st->generated_tokens, "finished_requests",
+                     (json_int_t)st->finished_requests);
+}
+
+static void add_stats(ifn_engine_stats *sum, const ifn_engine_stats *st) {
+    sum->n_running += st->n_running;
+    sum->n_waiting += st->n_waiting;
+    sum->kv_blocks_total += st->kv_blocks_total;
+    sum->kv_blocks_used += st->kv_blocks_used;
+    sum->kv_blocks_free += st->kv_blocks_free;
+    sum->kv_blocks_cached += st->kv_blocks_cached;
+    sum->kv_tokens += st->kv_tokens;
+    sum->prefix_queries += st->prefix_queries;
+    sum->prefix_hits += st->prefix_hits;
+    sum->preemptions += st->preemptions;
+    sum->steps += st->steps;
+    sum->generated_tokens += st->generated_tokens;
+    sum->finished_requests += st->finished_requests;
+}
+
+static json_t *manager_stats_json(ifn_manager *m) {
+    ifn_manager_stats ms;
+    ifn_manager_get_stats(m, &ms);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:i,s:I,s:I}", "loads", (json_int_t)ms.loads,
+                     "load_failures", (json_int_t)ms.load_failures, "unloads",
+                     (json_int_t)ms.unloads, "evictions", (json_int_t)ms.evictions,
+                     "rejected_full", (json_int_t)ms.rejected_full, "models_loaded", ms.n_loaded,
+                     "reserved_bytes", (json_int_t)ms.reserved_bytes, "peak_reserved_bytes",
+                     (json_int_t)ms.peak_reserved_bytes);
+}
+
+/* Server, manager and engine counters as JSON: the totals over loaded models at the top level
+ * (a single-model server reads like one engine), each loaded model under "models", and the
+ * routing counters (Prometheus metrics come with the observability issue). */
 static void handle_stats(ifn_server *s, ifn_http_request *r) {
     ifn_openai_error e;
-    ifn_served_model *m = ifn_server_model(s, &e);
-    if (!m) {
+    if (ifn_server_check_ready(s, &e) != 0) {
         ifn_openai_reply_error(r, &e, NULL);
         return;
     }
-    ifn_engine_stats st;
-    ifn_engine_get_stats(m->engine, &st);
+    ifn_manager_model_info *infos = NULL;
+    int32_t n_infos = 0;
+    ifn_engine_stats total;
+    memset(&total, 0, sizeof total);
+    json_t *models = json_object();
+    if (ifn_manager_list(s->manager, &infos, &n_infos) == IFN_OK) {
+        for (int32_t i = 0; i < n_infos; i++) {
+            ifn_engine_stats st;
+            char key[192];
+            snprintf(key, sizeof key, "%s@%lld", infos[i].name, (long long)infos[i].version);
+            if (ifn_manager_engine_stats(s->manager, key, &st) != IFN_OK) continue;
+            add_stats(&total, &st);
+            json_object_set_new(models, key, engine_stats_json(&st));
+        }
+        ifn_manager_list_free(infos, n_infos);
+    }
     pthread_mutex_lock(&s->lock);
     int active = s->n_active, websockets = s->n_websockets;
     pthread_mutex_unlock(&s->lock);
-    json_t *body = json_pack(
-        "{s:s,s:i,s:i,s:i,s:i,s:{s:i,s:i,s:i,s:i,s:I},s:{s:I,s:I},s:I,s:I,s:I,s:I}", "model",
-        m->name, "active_requests", active, "websockets", websockets, "running", st.n_running,
-        "waiting", st.n_waiting, "kv_blocks", "total", st.kv_blocks_total, "used",
-        st.kv_blocks_used, "free", st.kv_blocks_free, "cached", st.kv_blocks_cached, "tokens",
-        (json_int_t)st.kv_tokens, "prefix_cache", "queries", (json_int_t)st.prefix_queries,
-        "hits", (json_int_t)st.prefix_hits, "preemptions", (json_int_t)st.preemptions, "steps",
-        (json_int_t)st.steps, "generated_tokens", (json_int_t)st.generated_tokens,
-        "finished_requests", (json_int_t)st.finished_requests);
+    json_t *body = engine_stats_json(&total);
+    json_object_set_new(body, "model", s->default_model ? json_string(s->default_model) : json_null());
+    json_object_set_new(body, "active_requests", json_integer(active));
+    json_object_set_new(body, "websockets", json_integer(websockets));
+    json_object_set_new(body, "models", models);
+    json_object_set_new(body, "manager", manager_stats_json(s->manager));
+    json_object_set_new(body, "routing", ifn_admin_api_routing_json(s));
     ifn_openai_reply_json(r, 200, body, NULL);
 }
 
@@ -183,6 +230,14 @@ static void dispatch(void *user, ifn_http_request *r) {
     for (size_t i = 0; i < sizeof middleware / sizeof middleware[0]; i++)
         if (middleware[i](s, r)) return;
     const char *method = ifn_http_request_method(r), *path = ifn_http_request_path(r);
+    if (strncmp(path, "/v2/", 4) == 0) {
+        ifn_openai_error e;
+        if (ifn_server_check_ready(s, &e) != 0) {
+            ifn_openai_reply_error(r, &e, NULL);
+            return;
+        }
+        if (ifn_admin_api_handle(s, r, path)) return;
+    }
     static const char models_prefix[] = "/v1/models/";
     if (strncmp(path, models_prefix, sizeof models_prefix - 1) == 0 && strcmp(method, "GET") == 0) {
         ifn_openai_info_model(s, r, path + sizeof models_prefix - 1);
@@ -224,11 +279,18 @@ ifn_status ifn_server_start(const ifn_server_params *p, ifn_server **out_server)
 
 uint16_t ifn_server_port(const ifn_server *s) { return ifn_http_server_port(s->http); }
 
-void ifn_server_set_model(ifn_server *s, ifn_served_model *model) {
+void ifn_server_set_models(ifn_server *s, ifn_manager *manager, ifn_router_holder *router,
+                           const char *default_model) {
     pthread_mutex_lock(&s->lock);
-    s->model = model;
+    s->manager = manager;
+    s->router = router;
+    s->default_model = default_model ? strdup(default_model) : NULL;
     s->is_ready = 1;
     pthread_mutex_unlock(&s->lock);
+}
+
+ifn_status ifn_server_reload_routing(ifn_server *s) {
+    return ifn_admin_api_reload_routing(s);
 }
 
 /* Waits until no job is in flight or the deadline passes; returns 1 when idle. */
@@ -253,13 +315,15 @@ void ifn_server_shutdown(ifn_server *s) {
     pthread_mutex_unlock(&s->lock);
     int64_t grace_ns = s->params.shutdown_grace_ms * 1000000;
     int idle = wait_idle(s, ifn_time_now_ns() + grace_ns);
-    if (!idle && s->model) {
+    if (!idle && s->manager) {
         IFN_LOG_WARN("server", "cancelling requests still running after the grace period");
-        ifn_engine_abort_all(s->model->engine); /* streams end with finish_reason "abort" */
+        ifn_manager_abort_all(s->manager); /* streams end with finish_reason "abort" */
         wait_idle(s, ifn_time_now_ns() + 5000 * 1000000LL);
     }
     ifn_http_server_stop(s->http); /* WebSocket loops see is_draining and close */
-    ifn_served_model_destroy(s->model);
+    ifn_manager_destroy(s->manager);
+    ifn_router_holder_destroy(s->router);
+    free(s->default_model);
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
     ifn_free(s);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "manager/manager.h"
+#include "manager/router_holder.h"
 #include "server/openai_reply.h"
 #include "server/server.h"
 #include "util/rng.h"
@@ -13,7 +15,9 @@
 struct ifn_server {
     ifn_server_params params;
     ifn_http_server *http;
-    ifn_served_model *model;    /* NULL until ready; immutable afterwards */
+    ifn_manager *manager;       /* NULL until ready; owned */
+    ifn_router_holder *router;  /* NULL without a routing file; owned */
+    char *default_model;        /* answers requests that name no model; NULL = none */
     int64_t started_unix;
     pthread_mutex_t lock;       /* guards everything below */
     pthread_cond_t changed;
@@ -24,11 +28,8 @@ struct ifn_server {
     ifn_rng rng;                /* request ids */
 };
 
-/* The model, or NULL (error filled: 503 while loading) when not ready. */
-ifn_served_model *ifn_server_model(ifn_server *server, ifn_openai_error *error);
-
-/* Checks that `name` (may be NULL: the default model) is served: 404 model_not_found if not. */
-int ifn_server_check_model(ifn_server *server, const char *name, ifn_openai_error *error);
+/* 0 when the server is ready for requests, else -1 with a 503 in `error` (still loading). */
+int ifn_server_check_ready(ifn_server *server, ifn_openai_error *error);
 
 /* Admission: counts one more job in flight, or fails with 503 when the queue bound is reached
  * or the server is draining. Every successful admit is paired with ifn_server_leave. */

@@ -27,6 +27,7 @@ typedef struct ws_request {
 
 typedef struct ws_session {
     ifn_server *server;
+    const char *session_id;   /* the upgrade request's X-Session-Id, or NULL */
     ifn_ws_conn *conn;
     pthread_mutex_t lock;     /* guards the request list */
     ws_request *requests;
@@ -140,7 +141,7 @@ static void start_request(ws_session *ws, json_t *msg, const char *request_id) {
     ifn_openai_endpoint ep = endpoint_of(msg, &e);
     ws_request *r = e.status ? NULL : ifn_calloc(1, sizeof *r);
     json_object_set_new(msg, "stream", json_true());
-    if (r && ifn_openai_generation_start(ws->server, msg, ep, &r->gen, &e) == 0) {
+    if (r && ifn_openai_generation_start(ws->server, msg, ep, ws->session_id, &r->gen, &e) == 0) {
         r->session = ws;
         snprintf(r->request_id, sizeof r->request_id, "%s", request_id);
         pthread_mutex_lock(&ws->lock);
@@ -183,9 +184,17 @@ static void handle_message(ws_session *ws, const char *text, size_t len) {
     json_decref(msg);
 }
 
+/* What the upgraded connection's thread starts from (freed by it). */
+typedef struct ws_start {
+    ifn_server *server;
+    char session_id[MAX_REQUEST_ID]; /* "" = none */
+} ws_start;
+
 static void run_session(void *user, int fd, const char *extra, size_t n_extra,
                         ifn_http_upgrade *upgrade) {
-    ws_session ws = {.server = user};
+    ws_start *start = user;
+    ws_session ws = {.server = start->server,
+                     .session_id = start->session_id[0] ? start->session_id : NULL};
     pthread_mutex_init(&ws.lock, NULL);
     ifn_ws_conn_params params = ifn_ws_conn_params_default();
     params.max_message_bytes = ws.server->params.http.max_body_bytes;
@@ -210,6 +219,7 @@ static void run_session(void *user, int fd, const char *extra, size_t n_extra,
     ws.server->n_websockets--;
     pthread_mutex_unlock(&ws.server->lock);
     pthread_mutex_destroy(&ws.lock);
+    ifn_free(start);
     ifn_http_upgrade_close(upgrade);
 }
 
@@ -233,19 +243,29 @@ void ifn_ws_api_handle(ifn_server *s, ifn_http_request *request) {
         ifn_openai_reply_error(request, &e, NULL);
         return;
     }
-    if (!ifn_server_model(s, &e) || ifn_server_is_draining(s)) {
+    if (ifn_server_check_ready(s, &e) != 0 || ifn_server_is_draining(s)) {
         if (e.status == 0) ifn_openai_reply_fail(&e, 503, NULL, "the server is shutting down");
         ifn_openai_reply_error(request, &e, NULL);
         return;
     }
+    ws_start *start = ifn_calloc(1, sizeof *start);
+    if (!start) {
+        ifn_openai_reply_fail(&e, 500, NULL, "out of memory");
+        ifn_openai_reply_error(request, &e, NULL);
+        return;
+    }
+    start->server = s;
+    const char *session_id = ifn_http_request_header(request, "X-Session-Id");
+    snprintf(start->session_id, sizeof start->session_id, "%s", session_id ? session_id : "");
     pthread_mutex_lock(&s->lock);
     s->n_websockets++;
     pthread_mutex_unlock(&s->lock);
     const ifn_http_header headers[] = {{"Upgrade", "websocket"}, {"Sec-WebSocket-Accept", accept},
                                        {NULL, NULL}};
-    if (ifn_http_respond_upgrade(request, headers, run_session, s) != IFN_OK) {
+    if (ifn_http_respond_upgrade(request, headers, run_session, start) != IFN_OK) {
         pthread_mutex_lock(&s->lock);
         s->n_websockets--;
         pthread_mutex_unlock(&s->lock);
+        ifn_free(start);
     }
 }

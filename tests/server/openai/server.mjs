@@ -48,8 +48,9 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * Resolves once /health answers 200. One compute thread by default: the model is tiny, and more
  * threads only spin against each other on a loaded machine.
  */
-export async function startServer(args = [], { threads = 1 } = {}) {
-  const argv = ['serve', '-m', MODEL, '-z', TOKENIZER, '--port', '0', '-t', String(threads), ...args];
+export async function startServer(args = [], { threads = 1, withModel = true } = {}) {
+  const model = withModel ? ['-m', MODEL, '-z', TOKENIZER] : []; // without: --model-repo in args
+  const argv = ['serve', ...model, '--port', '0', '-t', String(threads), ...args];
   const proc = spawn(BIN, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
   let stderr = '';
   let stdout = '';

@@ -99,7 +99,7 @@ static void reset_prepared(ifn_openai_generation *g) {
     ifn_openai_params_free(&g->params);
 }
 
-static int prepare(ifn_openai_generation *g, const json_t *body, ifn_openai_error *e) {
+static int prepare_with(ifn_openai_generation *g, const json_t *body, ifn_openai_error *e) {
     ifn_openai_params *p = &g->params;
     if (ifn_openai_params_parse(body, g->endpoint, ifn_vocab_size(g->model->vocab), p, e) != 0)
         return -1;
@@ -131,6 +131,20 @@ static int prepare(ifn_openai_generation *g, const json_t *body, ifn_openai_erro
         g->choices[i].lp_offset = ifn_openai_format_char_count(g->choices[i].text, g->choices[i].len);
     }
     return 0;
+}
+
+/* The request's fields over the model's configured sampling defaults (config.json "defaults"). */
+static int prepare(ifn_openai_generation *g, const json_t *request, ifn_openai_error *e) {
+    const ifn_model_config *config = ifn_manager_lease_config(g->binding.lease);
+    if (!config || !json_is_object(config->defaults)) return prepare_with(g, request, e);
+    json_t *body = json_copy((json_t *)request); /* shallow: members are shared, not changed */
+    if (!body || json_object_update_missing(body, config->defaults) != 0) {
+        json_decref(body);
+        return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
+    }
+    int rc = prepare_with(g, body, e);
+    json_decref(body);
+    return rc;
 }
 
 static int submit_all(ifn_openai_generation *g, ifn_openai_error *e) {

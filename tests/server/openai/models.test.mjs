@@ -29,6 +29,8 @@ before(async () => {
   addModel('tales', 1, stories, 'stories260K.bin');
   writeFileSync(path.join(dir, 'repo', 'stories', 'config.json'),
     JSON.stringify({ version_policy: 'all', aliases: ['story'] }));
+  writeFileSync(path.join(dir, 'repo', 'dreams', 'config.json'),
+    JSON.stringify({ defaults: { max_tokens: 3, temperature: 0 } }));
   writeFileSync(path.join(dir, 'routing.json'), JSON.stringify({
     version: 1,
     routes: { ab: { split: [{ model: 'stories@1', weight: 90 }, { model: 'stories@2', weight: 10 }], sticky: true } },
@@ -91,6 +93,16 @@ test('at most two models loaded; the least recently used is evicted and reloads 
   const st = await stats(server);
   assert.ok(st.manager.evictions >= 3, JSON.stringify(st.manager));
   assert.ok(st.manager.models_loaded <= 2);
+});
+
+test('a model\'s config defaults apply to fields the request leaves out', async () => {
+  const r = await post(server, '/v1/completions', { model: 'dreams', prompt: 'I dreamed' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.usage.completion_tokens, 3);
+  const again = await post(server, '/v1/completions', { model: 'dreams', prompt: 'I dreamed' });
+  assert.equal(again.body.choices[0].text, r.body.choices[0].text, 'temperature 0 from the defaults');
+  const own = await post(server, '/v1/completions', { model: 'dreams', prompt: 'I dreamed', max_tokens: 5 });
+  assert.equal(own.body.usage.completion_tokens, 5);
 });
 
 test('unknown models are 404 model_not_found', async () => {

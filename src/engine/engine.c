@@ -18,6 +18,7 @@
 #include "engine/sequence.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/os_memory.h"
 #include "util/status.h"
 #include "util/time.h"
 
@@ -523,16 +524,6 @@ static void *engine_main(void *arg) {
 
 /* ---- API -------------------------------------------------------------------------------- */
 
-static size_t available_ram_bytes(void) {
-    FILE *fp = fopen("/proc/meminfo", "r");
-    size_t kb = 0;
-    char line[256];
-    while (fp && fgets(line, sizeof line, fp))
-        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
-    if (fp) fclose(fp);
-    if (kb == 0) kb = (size_t)sysconf(_SC_PHYS_PAGES) / 1024 * (size_t)sysconf(_SC_PAGESIZE);
-    return kb * 1024;
-}
 
 static ifn_status create_cache(ifn_engine *e) {
     ifn_kv_cache_params kp = ifn_forward_kv_params(e->forward, e->params.block_size);
@@ -543,7 +534,7 @@ static ifn_status create_cache(ifn_engine *e) {
         size_t per_pos =
             2 * (size_t)kp.n_layer * (size_t)kp.kv_dim * (kp.kv_type == IFN_DTYPE_F16 ? 2 : 4);
         bytes = per_pos * (size_t)ifn_forward_n_ctx(e->forward) * (size_t)e->params.max_num_seqs;
-        size_t cap = available_ram_bytes() / 4;
+        size_t cap = ifn_os_memory_available_bytes() / 4;
         if (bytes > cap) bytes = cap;
     }
     kp.n_blocks = ifn_kv_cache_blocks_for_bytes(&kp, bytes);

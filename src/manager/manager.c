@@ -12,6 +12,7 @@
 #include "manager/manager_impl.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/os_memory.h"
 #include "util/status.h"
 #include "util/time.h"
 
@@ -54,14 +55,7 @@ static int64_t deadline_after(int64_t timeout_ms) {
 
 /* A quarter of the memory available now, as the engine would take for an unsized KV cache. */
 static size_t default_kv_cap(void) {
-    FILE *fp = fopen("/proc/meminfo", "r");
-    size_t kb = 0;
-    char line[256];
-    while (fp && fgets(line, sizeof line, fp))
-        if (sscanf(line, "MemAvailable: %zu kB", &kb) == 1) break;
-    if (fp) fclose(fp);
-    if (kb == 0) kb = (size_t)sysconf(_SC_PHYS_PAGES) / 1024 * (size_t)sysconf(_SC_PAGESIZE);
-    return kb * 1024 / 4;
+    return ifn_os_memory_available_bytes() / 4;
 }
 
 /* ---- lifetime --------------------------------------------------------------------------- */

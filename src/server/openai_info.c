@@ -98,6 +98,25 @@ static int bind(ifn_server *s, ifn_http_request *request, json_t *body, ifn_bind
     return ifn_binding_acquire(s, &q, out, e);
 }
 
+/* Parses the body and leases the model it names; NULL with `e` filled on failure. */
+static json_t *begin(ifn_server *s, ifn_http_request *request, ifn_binding *binding,
+                     ifn_openai_error *e) {
+    json_t *body = ifn_server_check_ready(s, e) == 0 ? ifn_openai_http_parse_body(request, e)
+                                                     : NULL;
+    if (body && bind(s, request, body, binding, e) != 0) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+static void fail(ifn_http_request *request, ifn_openai_prompt_list *list, ifn_binding *binding,
+                 const ifn_openai_error *e) {
+    ifn_openai_prompt_list_free(list);
+    ifn_binding_release(binding);
+    ifn_openai_reply_error(request, e, NULL);
+}
+
 /* Accepts vLLM's "prompt" or llama.cpp's "content". */
 static const char *text_field(const json_t *body) {
     return json_object_get(body, "prompt") ? "prompt" : "content";
@@ -105,11 +124,10 @@ static const char *text_field(const json_t *body) {
 
 void ifn_openai_info_tokenize(ifn_server *s, ifn_http_request *request) {
     ifn_openai_error e;
-    json_t *body = ifn_server_check_ready(s, &e) == 0 ? ifn_openai_http_parse_body(request, &e)
-                                                      : NULL;
     ifn_openai_prompt_list list = {0};
     ifn_binding binding = {0};
-    int ok = body && bind(s, request, body, &binding, &e) == 0;
+    json_t *body = begin(s, request, &binding, &e);
+    int ok = body != NULL;
     ifn_served_model *m = binding.model;
     if (ok && json_object_get(body, "messages"))
         ok = ifn_openai_prompt_from_chat(m, body, &list, &e) == 0;
@@ -119,9 +137,7 @@ void ifn_openai_info_tokenize(ifn_server *s, ifn_http_request *request) {
                                                           "give one text to tokenize") == 0;
     json_decref(body);
     if (!ok) {
-        ifn_openai_prompt_list_free(&list);
-        ifn_binding_release(&binding);
-        ifn_openai_reply_error(request, &e, NULL);
+        fail(request, &list, &binding, &e);
         return;
     }
     json_t *tokens = json_array();
@@ -136,11 +152,10 @@ void ifn_openai_info_tokenize(ifn_server *s, ifn_http_request *request) {
 
 void ifn_openai_info_detokenize(ifn_server *s, ifn_http_request *request) {
     ifn_openai_error e;
-    json_t *body = ifn_server_check_ready(s, &e) == 0 ? ifn_openai_http_parse_body(request, &e)
-                                                      : NULL;
     ifn_openai_prompt_list list = {0};
     ifn_binding binding = {0};
-    int ok = body && bind(s, request, body, &binding, &e) == 0;
+    json_t *body = begin(s, request, &binding, &e);
+    int ok = body != NULL;
     ifn_served_model *m = binding.model;
     const json_t *tokens = body ? json_object_get(body, "tokens") : NULL;
     if (ok && (!json_is_array(tokens) || (json_array_size(tokens) > 0 &&
@@ -155,9 +170,7 @@ void ifn_openai_info_detokenize(ifn_server *s, ifn_http_request *request) {
     if (ok) ok = ifn_openai_prompt_from_input(m, body, "tokens", &list, &e) == 0;
     json_decref(body);
     if (!ok) {
-        ifn_openai_prompt_list_free(&list);
-        ifn_binding_release(&binding);
-        ifn_openai_reply_error(request, &e, NULL);
+        fail(request, &list, &binding, &e);
         return;
     }
     json_t *answer = json_pack("{s:o}", "prompt", ifn_json_string(list.items[0].text,

@@ -30,7 +30,9 @@ struct ifn_forward {
     int32_t max_batch;
     int64_t q_dim, kv_dim, widest;
     size_t act_stride;   /* bytes per converted activation row */
-    ifn_kv_cache *own_cache;    /* private cache of ifn_forward_eval */
+    ifn_kv_cache *own_cache;    /* private cache of ifn_forward_eval, made on its first call
+                                   (engines never use it: a full F32 context each otherwise) */
+    ifn_dtype own_kv_type;
     ifn_block_table own_table;
     int32_t *tok_seq;    /* [max_batch] batch sequence of each token */
     int32_t *tok_pos;    /* [max_batch] position of each token */
@@ -113,11 +115,11 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     return IFN_OK;
 }
 
-static ifn_status create_own_cache(ifn_forward *f, ifn_dtype kv_type) {
+static ifn_status create_own_cache(ifn_forward *f) {
+    if (f->own_cache) return IFN_OK;
     ifn_kv_cache_params kp = ifn_forward_kv_params(f, EVAL_BLOCK_SIZE);
-    kp.kv_type = kv_type;
+    kp.kv_type = f->own_kv_type;
     kp.n_blocks = (f->n_ctx + EVAL_BLOCK_SIZE - 1) / EVAL_BLOCK_SIZE;
-    ifn_block_table_init(&f->own_table);
     return ifn_kv_cache_create(&kp, &f->own_cache);
 }
 
@@ -142,8 +144,9 @@ ifn_status ifn_forward_create(ifn_model *model, const ifn_forward_params *params
     f->max_batch = p.max_batch;
     f->q_dim = (int64_t)hp->n_head * hp->head_dim;
     f->kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    f->own_kv_type = p.kv_type;
+    ifn_block_table_init(&f->own_table);
     ifn_status st = alloc_buffers(f);
-    if (st == IFN_OK) st = create_own_cache(f, p.kv_type);
     if (st != IFN_OK) {
         ifn_forward_destroy(f);
         return st;
@@ -517,8 +520,10 @@ ifn_status ifn_forward_eval(ifn_forward *f, const int32_t *tokens, int32_t n, in
     if (pos0 > f->n_ctx - n)
         return ifn_fail(IFN_E_FULL, "forward: %d tokens at position %d exceed the %d-token context",
                         n, pos0, f->n_ctx);
+    ifn_status st = create_own_cache(f);
+    if (st != IFN_OK) return st;
     f->own_table.n_tokens = pos0; /* rewinding just overwrites: the private cache is unshared */
-    ifn_status st = ifn_block_table_reserve(&f->own_table, f->own_cache, n);
+    st = ifn_block_table_reserve(&f->own_table, f->own_cache, n);
     for (int32_t done = 0; st == IFN_OK && done < n; done += f->max_batch) {
         int32_t chunk = n - done < f->max_batch ? n - done : f->max_batch;
         float *chunk_logits = NULL;

@@ -12,7 +12,6 @@
 #include "util/status.h"
 
 #define LLAMA2C_MAGIC 0x616b3432u
-#define EVAL_BLOCK_SIZE 16        /* ifn_forward's private cache (forward.c) */
 #define BLOCK_META_BYTES 128      /* KV cache bookkeeping per block: lists, hashes, ref counts */
 #define PER_SEQ_FIXED_BYTES 16384 /* request, sequence, detokenizer, stop matcher */
 #define FIXED_BYTES (512u << 10)  /* engine, scheduler, template interpreter, small tables */
@@ -117,7 +116,8 @@ static ifn_status read_shapes(const char *model_path, const char *tokenizer_path
     return st;
 }
 
-/* ifn_forward_create's buffers (forward.c alloc_buffers) plus its private F32 cache. */
+/* ifn_forward_create's buffers (forward.c alloc_buffers); its private cache is made only by
+ * ifn_forward_eval, which engines never call. */
 static double forward_bytes(const shapes *s, double n_ctx, double batch, double n_threads) {
     double q_dim = (double)(s->n_head * s->head_dim), kv_dim = (double)(s->n_head_kv * s->head_dim);
     double wide = q_dim > (double)s->n_embd ? q_dim : (double)s->n_embd;
@@ -127,10 +127,7 @@ static double forward_bytes(const shapes *s, double n_ctx, double batch, double 
         n_threads * ((double)s->n_rot + widest) + (double)s->n_rot;
     double act = 2 * batch * (widest * 4 + 64);
     double tables = batch * 8 + n_threads * 2 * (n_ctx + 1) * 8;
-    double blocks = (n_ctx + EVAL_BLOCK_SIZE) / EVAL_BLOCK_SIZE;
-    double own_cache =
-        blocks * EVAL_BLOCK_SIZE * 2 * (double)s->n_layer * kv_dim * 4 + blocks * BLOCK_META_BYTES;
-    return floats * 4 + 16 * 128 + act + tables + own_cache;
+    return floats * 4 + 16 * 128 + act + tables;
 }
 
 static double kv_full_bytes(const shapes *s, const ifn_engine_params *e, double n_ctx) {

@@ -52,7 +52,9 @@ static int cpu_has_avx2_fma(void) {
 #define WITH_F32_X4(dot, dot_x4)                                                                   \
     { IFN_DTYPE_F32, NULL, dot, dot_x4 }
 #define WITH_ACT_X4(act, quant, dot, dot_x4)                                                       \
-    { IFN_DTYPE_##act, quant, dot, dot_x4 }
+    { IFN_DTYPE_##act, quant, dot, dot_x4, NULL }
+#define WITH_Q8_0_X4S(quant, dot, dot_x4, dot_x4s)                                                 \
+    { IFN_DTYPE_Q8_0, quant, dot, dot_x4, dot_x4s }
 
 /* F16 weights take float32 activations on the fast path too: the weights need converting with
  * F16C either way, bench_kernels measures F16 activations no faster ("F16xF16"), and float
@@ -130,18 +132,22 @@ static const ifn_kernels g_kernels_avx2 = {
             [IFN_DTYPE_F32] = WITH_F32_X4(ifn_vec_dot_f32_avx2, ifn_vec_dot_x4_f32_avx2),
             [IFN_DTYPE_F16] = WITH_F32_X4(ifn_vec_dot_f16_avx2, ifn_vec_dot_x4_f16_avx2),
             [IFN_DTYPE_BF16] = WITH_F32_X4(ifn_vec_dot_bf16_avx2, ifn_vec_dot_x4_bf16_avx2),
-            [IFN_DTYPE_Q4_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q4_0_avx2,
-                                           ifn_vec_dot_x4_q4_0_avx2),
+            [IFN_DTYPE_Q4_0] = WITH_Q8_0_X4S(ifn_quant_act_q8_0_avx2, ifn_vec_dot_q4_0_avx2,
+                                             ifn_vec_dot_x4_q4_0_avx2,
+                                             ifn_vec_dot_x4s_q4_0_avx2),
             [IFN_DTYPE_Q4_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q4_1_avx2,
                                            ifn_vec_dot_x4_q4_1_avx2),
-            [IFN_DTYPE_Q5_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q5_0_avx2,
-                                           ifn_vec_dot_x4_q5_0_avx2),
+            [IFN_DTYPE_Q5_0] = WITH_Q8_0_X4S(ifn_quant_act_q8_0_avx2, ifn_vec_dot_q5_0_avx2,
+                                             ifn_vec_dot_x4_q5_0_avx2,
+                                             ifn_vec_dot_x4s_q5_0_avx2),
             [IFN_DTYPE_Q5_1] = WITH_ACT_X4(Q8_1, ifn_quant_act_q8_1_avx2, ifn_vec_dot_q5_1_avx2,
                                            ifn_vec_dot_x4_q5_1_avx2),
-            [IFN_DTYPE_Q8_0] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_q8_0_avx2,
-                                           ifn_vec_dot_x4_q8_0_avx2),
-            [IFN_DTYPE_IQ4_NL] = WITH_ACT_X4(Q8_0, ifn_quant_act_q8_0_avx2, ifn_vec_dot_iq4_nl_avx2,
-                                             ifn_vec_dot_x4_iq4_nl_avx2),
+            [IFN_DTYPE_Q8_0] = WITH_Q8_0_X4S(ifn_quant_act_q8_0_avx2, ifn_vec_dot_q8_0_avx2,
+                                             ifn_vec_dot_x4_q8_0_avx2,
+                                             ifn_vec_dot_x4s_q8_0_avx2),
+            [IFN_DTYPE_IQ4_NL] = WITH_Q8_0_X4S(ifn_quant_act_q8_0_avx2, ifn_vec_dot_iq4_nl_avx2,
+                                             ifn_vec_dot_x4_iq4_nl_avx2,
+                                             ifn_vec_dot_x4s_iq4_nl_avx2),
             [IFN_DTYPE_Q2_K] =
                 WITH_ACT_X4(Q8_K, ifn_quant_act_q8_k_avx2, ifn_vec_dot_kquant_q2_k_avx2,
                             ifn_vec_dot_x4_kquant_q2_k_avx2),

@@ -28,12 +28,19 @@ typedef float (*ifn_vec_dot_fn)(const void *w_row, const void *act_row, int64_t 
 typedef void (*ifn_vec_dot_x4_fn)(const void *w_row, const void *act, size_t act_stride, int64_t n,
                                   float *out /* [4] */);
 
+/* vec_dot_x4 for Q8_0 activations with their block scales already in float: act_scales[4 * b
+ * + j] is the scale of token j's block b (ifn_ops fills it once for all the rows of a matmul, so
+ * no row converts them again). Same results, bit for bit, as vec_dot_x4. */
+typedef void (*ifn_vec_dot_x4_scaled_fn)(const void *w_row, const void *act, size_t act_stride,
+                                         const float *act_scales, int64_t n, float *out /* [4] */);
+
 /* How rows of one weight type are multiplied by activations. */
 typedef struct ifn_matmul_traits {
     ifn_dtype act_type;              /* IFN_DTYPE_F32 = activations used as they are */
     ifn_quantize_act_fn quantize_act; /* NULL when act_type is F32 */
     ifn_vec_dot_fn vec_dot;          /* NULL: no kernel for this weight type */
     ifn_vec_dot_x4_fn vec_dot_x4;    /* NULL: call vec_dot once per token */
+    ifn_vec_dot_x4_scaled_fn vec_dot_x4_scaled; /* NULL: use vec_dot_x4 (Q8_0 activations only) */
 } ifn_matmul_traits;
 
 /* ---- attention ---- */

@@ -6,6 +6,7 @@
 
 #include "kernels/dequant.h"
 #include "kernels/kernels.h"
+#include "util/half.h"
 
 /* Weight bytes per row tile of the matrix product: well inside a 512 KiB-1 MiB L2. */
 #define MATMUL_TILE_BYTES (128 * 1024)
@@ -37,6 +38,35 @@ void ifn_ops_convert_act(const ifn_matmul_traits *tr, const float *x, int64_t n_
     }
 }
 
+/* Rows r0..r1 of w against four tokens' activations (y: the first token's output row). With
+ * Q8_0 activations the block scales of the four are converted to float once, here, into
+ * `scratch` (n_cols / 8 floats), instead of once per row inside the kernel. */
+static void matmul_group4(const ifn_tensor *w, const ifn_matmul_traits *tr,
+                          const unsigned char *a, size_t act_stride, float *y, int64_t y_stride,
+                          int64_t r0, int64_t r1, float *scratch) {
+    const int64_t n_cols = w->n_cols;
+    float out[4];
+    if (tr->vec_dot_x4_scaled && scratch) {
+        const int64_t block = 32; /* Q8_0: an F16 scale, then 32 quants */
+        const size_t block_bytes = ifn_dtype_row_bytes(IFN_DTYPE_Q8_0, block);
+        for (int64_t b = 0; b < n_cols / block; b++)
+            for (int j = 0; j < 4; j++) {
+                uint16_t h;
+                memcpy(&h, a + (size_t)j * act_stride + (size_t)b * block_bytes, sizeof h);
+                scratch[4 * b + j] = ifn_f16_to_f32(h);
+            }
+        for (int64_t r = r0; r < r1; r++) {
+            tr->vec_dot_x4_scaled(ifn_tensor_row(w, r), a, act_stride, scratch, n_cols, out);
+            for (int j = 0; j < 4; j++) y[j * y_stride + r] = out[j];
+        }
+        return;
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        tr->vec_dot_x4(ifn_tensor_row(w, r), a, act_stride, n_cols, out);
+        for (int j = 0; j < 4; j++) y[j * y_stride + r] = out[j];
+    }
+}
+
 void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void *act,
                     size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
                     int64_t row_begin, int64_t row_end, float *row_scratch) {
@@ -51,15 +81,9 @@ void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void
         for (int64_t r0 = row_begin; r0 < row_end; r0 += tile) {
             int64_t r1 = r0 + tile < row_end ? r0 + tile : row_end;
             int64_t t = 0;
-            for (; tr->vec_dot_x4 && t + 4 <= n_tokens; t += 4) {
-                const unsigned char *a = act_bytes + (size_t)t * act_stride;
-                for (int64_t r = r0; r < r1; r++) {
-                    float out[4];
-                    tr->vec_dot_x4(ifn_tensor_row(w, r), a, act_stride, n_cols, out);
-                    for (int j = 0; j < 4; j++)
-                        y[(t + j) * y_stride + r] = out[j];
-                }
-            }
+            for (; tr->vec_dot_x4 && t + 4 <= n_tokens; t += 4)
+                matmul_group4(w, tr, act_bytes + (size_t)t * act_stride, act_stride, y + t * y_stride,
+                              y_stride, r0, r1, row_scratch);
             for (; t < n_tokens; t++)
                 for (int64_t r = r0; r < r1; r++)
                     y[t * y_stride + r] = tr->vec_dot(ifn_tensor_row(w, r),

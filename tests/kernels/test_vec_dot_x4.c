@@ -180,6 +180,25 @@ static void expect_identical(const ifn_matmul_traits *tr, const char *what, cons
             fail_msg("%s n=%lld stride=%zu token %d: x4 gives %a, single-token %a", what,
                      (long long)n, stride, j, (double)got[j], (double)want[j]);
     }
+    if (!tr->vec_dot_x4_scaled) return;
+    /* The variant with the activation scales given in float, as ifn_ops_matmul prepares them. */
+    const size_t block_bytes = ifn_dtype_row_bytes(IFN_DTYPE_Q8_0, 32);
+    float *scales = malloc((size_t)(n / 32 + 1) * 4 * sizeof *scales);
+    assert_non_null(scales);
+    for (int64_t b = 0; b < n / 32; b++)
+        for (int j = 0; j < 4; j++) {
+            uint16_t h;
+            memcpy(&h, (const unsigned char *)act + (size_t)j * stride + (size_t)b * block_bytes,
+                   sizeof h);
+            scales[4 * b + j] = ifn_f16_to_f32(h);
+        }
+    tr->vec_dot_x4_scaled(w, act, stride, scales, n, got);
+    free(scales);
+    for (int j = 0; j < 4; j++) {
+        if (memcmp(&got[j], &want[j], sizeof got[j]) != 0)
+            fail_msg("%s n=%lld stride=%zu token %d: x4 scaled gives %a, single-token %a", what,
+                     (long long)n, stride, j, (double)got[j], (double)want[j]);
+    }
 }
 
 /* All activation variants for one weight row and one table path. */

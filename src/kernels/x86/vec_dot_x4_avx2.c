@@ -233,8 +233,22 @@ static inline __m256 signed_step(__m256 acc, const unsigned char *a_block, __m25
 /* block_x4 and run_blocks_x4 for the signed types (Q4_0, Q5_0, Q8_0, IQ4_NL) with the eight
  * accumulators as named values, so they stay in registers: as arrays they were spilled and
  * zeroed through memory on every call, a fifth of the time of a batched step. */
+/* d_w * d_a in lanes j and j + 4 as block_scales gives it, from float activation scales
+ * (da: the four tokens' scales of this block). */
+static inline __m256 block_scales_f32(const unsigned char *w, const float *da) {
+    return _mm256_mul_ps(_mm256_set1_ps(ifn_avx2_load_f16(w)),
+                         _mm256_broadcast_ps((const __m128 *)(const void *)da));
+}
+
+/* The scales of weight block w against the four tokens' block at offset off: from the float
+ * scales when given (da, [4] per block), else converted from the activation blocks. */
+static inline __m256 scales_of(const unsigned char *w, const unsigned char *const a[N_TOK],
+                               int64_t off, const float *da, int64_t b) {
+    return da ? block_scales_f32(w, da + 4 * b) : block_scales(w, a, off);
+}
+
 static inline void run_signed_x4(block_kind kind, const void *w_row, const void *act,
-                                 size_t act_stride, int64_t n, float *out) {
+                                 size_t act_stride, const float *da, int64_t n, float *out) {
     const unsigned char *w = w_row;
     const int64_t w_bytes = weight_block_bytes(kind);
     const int64_t a_bytes = sizeof(ifn_block_q8_0);
@@ -249,14 +263,14 @@ static inline void run_signed_x4(block_kind kind, const void *w_row, const void 
         const int64_t off0 = b * a_bytes, off1 = off0 + a_bytes;
         ifn_avx2_prefetch(w0 + IFN_AVX2_PREFETCH_AHEAD, 2 * w_bytes);
         __m256i levels = block_levels(kind, w0), abs_w = _mm256_sign_epi8(levels, levels);
-        __m256 d = block_scales(w0, a, off0);
+        __m256 d = scales_of(w0, a, off0, da, b);
         e0 = signed_step(e0, a[0] + off0, levels, abs_w, token_scale(d, 0));
         e1 = signed_step(e1, a[1] + off0, levels, abs_w, token_scale(d, 1));
         e2 = signed_step(e2, a[2] + off0, levels, abs_w, token_scale(d, 2));
         e3 = signed_step(e3, a[3] + off0, levels, abs_w, token_scale(d, 3));
         levels = block_levels(kind, w1);
         abs_w = _mm256_sign_epi8(levels, levels);
-        d = block_scales(w1, a, off1);
+        d = scales_of(w1, a, off1, da, b + 1);
         o0 = signed_step(o0, a[0] + off1, levels, abs_w, token_scale(d, 0));
         o1 = signed_step(o1, a[1] + off1, levels, abs_w, token_scale(d, 1));
         o2 = signed_step(o2, a[2] + off1, levels, abs_w, token_scale(d, 2));
@@ -266,7 +280,7 @@ static inline void run_signed_x4(block_kind kind, const void *w_row, const void 
         const unsigned char *w0 = w + b * w_bytes;
         const int64_t off0 = b * a_bytes;
         const __m256i levels = block_levels(kind, w0), abs_w = _mm256_sign_epi8(levels, levels);
-        const __m256 d = block_scales(w0, a, off0);
+        const __m256 d = scales_of(w0, a, off0, da, b);
         e0 = signed_step(e0, a[0] + off0, levels, abs_w, token_scale(d, 0));
         e1 = signed_step(e1, a[1] + off0, levels, abs_w, token_scale(d, 1));
         e2 = signed_step(e2, a[2] + off0, levels, abs_w, token_scale(d, 2));
@@ -311,22 +325,22 @@ static inline void run_blocks_x4(block_kind kind, const void *w_row, const void 
 
 void ifn_vec_dot_x4_q4_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                               float *out) {
-    run_signed_x4(BLOCK_Q4_0, w_row, act, act_stride, n, out);
+    run_signed_x4(BLOCK_Q4_0, w_row, act, act_stride, NULL, n, out);
 }
 
 void ifn_vec_dot_x4_q5_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                               float *out) {
-    run_signed_x4(BLOCK_Q5_0, w_row, act, act_stride, n, out);
+    run_signed_x4(BLOCK_Q5_0, w_row, act, act_stride, NULL, n, out);
 }
 
 void ifn_vec_dot_x4_q8_0_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                               float *out) {
-    run_signed_x4(BLOCK_Q8_0, w_row, act, act_stride, n, out);
+    run_signed_x4(BLOCK_Q8_0, w_row, act, act_stride, NULL, n, out);
 }
 
 void ifn_vec_dot_x4_iq4_nl_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                                 float *out) {
-    run_signed_x4(BLOCK_IQ4_NL, w_row, act, act_stride, n, out);
+    run_signed_x4(BLOCK_IQ4_NL, w_row, act, act_stride, NULL, n, out);
 }
 
 void ifn_vec_dot_x4_q4_1_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
@@ -337,4 +351,24 @@ void ifn_vec_dot_x4_q4_1_avx2(const void *w_row, const void *act, size_t act_str
 void ifn_vec_dot_x4_q5_1_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                               float *out) {
     run_blocks_x4(BLOCK_Q5_1, w_row, act, act_stride, n, out);
+}
+
+void ifn_vec_dot_x4s_q4_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                          const float *act_scales, int64_t n, float *out) {
+    run_signed_x4(BLOCK_Q4_0, w_row, act, act_stride, act_scales, n, out);
+}
+
+void ifn_vec_dot_x4s_q5_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                          const float *act_scales, int64_t n, float *out) {
+    run_signed_x4(BLOCK_Q5_0, w_row, act, act_stride, act_scales, n, out);
+}
+
+void ifn_vec_dot_x4s_q8_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                          const float *act_scales, int64_t n, float *out) {
+    run_signed_x4(BLOCK_Q8_0, w_row, act, act_stride, act_scales, n, out);
+}
+
+void ifn_vec_dot_x4s_iq4_nl_avx2(const void *w_row, const void *act, size_t act_stride,
+                          const float *act_scales, int64_t n, float *out) {
+    run_signed_x4(BLOCK_IQ4_NL, w_row, act, act_stride, act_scales, n, out);
 }

@@ -24,6 +24,15 @@ void ifn_vec_dot_x4_q8_0_avx2(const void *w_row, const void *act, size_t act_str
                               float *out);
 void ifn_vec_dot_x4_iq4_nl_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                                 float *out);
+/* Q8_0 activations with float block scales (ifn_vec_dot_x4_scaled_fn). */
+void ifn_vec_dot_x4s_q4_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                               const float *act_scales, int64_t n, float *out);
+void ifn_vec_dot_x4s_q5_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                               const float *act_scales, int64_t n, float *out);
+void ifn_vec_dot_x4s_q8_0_avx2(const void *w_row, const void *act, size_t act_stride,
+                               const float *act_scales, int64_t n, float *out);
+void ifn_vec_dot_x4s_iq4_nl_avx2(const void *w_row, const void *act, size_t act_stride,
+                                 const float *act_scales, int64_t n, float *out);
 /* Q8_1 activations. */
 void ifn_vec_dot_x4_q4_1_avx2(const void *w_row, const void *act, size_t act_stride, int64_t n,
                               float *out);

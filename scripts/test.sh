@@ -17,10 +17,12 @@ IFN_STRESS_REQUESTS=1000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTI
     ctest --test-dir build-asan --output-on-failure -j "$jobs"
 
 # ThreadSanitizer on the multi-threaded parts: compute pool, KV cache, engine (scheduler thread,
-# submits and aborts from other threads), WebSocket connections (concurrent senders). The engine
-# stress runs a shorter schedule here.
+# submits and aborts from other threads), WebSocket connections (concurrent senders), the model
+# manager (loader thread, leases, shared pool) and routing reloads. The engine stress runs a
+# shorter schedule here.
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DIFN_TSAN=ON >/dev/null
-ninja -C build-tsan test_pool test_kv_stress test_kv_cache test_block_table test_engine_stress test_ws
+ninja -C build-tsan test_pool test_kv_stress test_kv_cache test_block_table test_engine_stress test_ws \
+    test_manager test_manager_control test_router_holder inferneo_cli
 IFN_STRESS_REQUESTS=200 TSAN_OPTIONS=halt_on_error=1 \
     ctest --test-dir build-tsan --output-on-failure -j "$jobs" \
-    -R '^(test_pool|test_kv_stress|test_kv_cache|test_block_table|test_engine_stress|test_ws)$'
+    -R '^(test_pool|test_kv_stress|test_kv_cache|test_block_table|test_engine_stress|test_ws|test_manager|test_manager_control|test_router_holder)$'

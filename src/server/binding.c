@@ -17,6 +17,26 @@ static int is_overloaded(void *user, const char *model, int32_t queue_threshold)
     return ifn_manager_queue_depth(s->manager, model) > queue_threshold;
 }
 
+/* Whether `model` ("name" or "name@version") has the context the request needs, for fallbacks:
+ * unknown models are left to the manager to refuse. */
+static int can_serve(void *user, const char *model, ifn_router_kind kind, int32_t n_ctx_needed) {
+    (void)kind; /* every Llama-family model serves completions, chat and embeddings */
+    ifn_server *s = user;
+    if (n_ctx_needed <= 0) return 1;
+    ifn_manager_model_info *infos = NULL;
+    int32_t n = 0;
+    if (ifn_manager_list(s->manager, &infos, &n) != IFN_OK) return 1;
+    int32_t best = -1; /* the context of the version the name means: the highest served one */
+    for (int32_t i = 0; i < n; i++) {
+        char full[192];
+        snprintf(full, sizeof full, "%s@%lld", infos[i].name, (long long)infos[i].version);
+        int named = strcmp(full, model) == 0 || (strcmp(infos[i].name, model) == 0 && infos[i].is_served);
+        if (named && infos[i].n_ctx > best) best = infos[i].n_ctx;
+    }
+    ifn_manager_list_free(infos, n);
+    return best < 0 || n_ctx_needed <= best;
+}
+
 /* Ollama's keep_alive: seconds as a number, or a duration string ("5m", "-1"). */
 static int parse_keep_alive(const json_t *body, int64_t *out_ms, ifn_openai_error *e) {
     *out_ms = IFN_KEEP_ALIVE_DEFAULT;
@@ -45,8 +65,8 @@ static int route(ifn_server *s, const ifn_binding_query *q, const char *model, c
     }
     const char *user = q->body ? json_string_value(json_object_get(q->body, "user")) : NULL;
     ifn_router_query rq = {.model = model, .kind = q->kind, .n_ctx_needed = q->n_ctx_needed,
-                           .sticky_key = q->session_id ? q->session_id : user, .user = s,
-                           .is_overloaded = is_overloaded};
+                           .sticky_key = user ? user : q->session_id, .user = s,
+                           .is_overloaded = is_overloaded, .can_serve = can_serve};
     pthread_mutex_lock(&s->lock);
     rq.draw = ifn_rng_next_f64(&s->rng);
     pthread_mutex_unlock(&s->lock);

@@ -14,7 +14,7 @@
 typedef struct ifn_binding_query {
     const char *model;          /* the request's "model"; NULL = the default model */
     ifn_router_kind kind;
-    const char *session_id;     /* X-Session-Id header; the body's "user" is used when absent */
+    const char *session_id;     /* X-Session-Id header: the sticky key when the body has no "user" */
     const json_t *body;         /* for "user" and "keep_alive"; may be NULL */
     int32_t n_ctx_needed;       /* prompt + max_tokens when known (context rules), else 0 */
 } ifn_binding_query;

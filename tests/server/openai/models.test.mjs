@@ -170,3 +170,51 @@ test('a sticky 90/10 split: users keep their variant and about 10% get the new o
   const counts = (await stats(server)).routing.counts;
   assert.equal(counts.reduce((a, c) => a + c.chosen, 0), n + 80);
 });
+
+test('routing by needed context and fallback when a model is overloaded', async () => {
+  // A second server: "small" has a 64-position context, "big" the model's 512; prompts that do
+  // not fit "small" move to "big" (a context rule), and "busy" falls back to "spare" while its
+  // queue is above the threshold.
+  const repo = path.join(dir, 'repo2');
+  for (const name of ['small', 'big', 'busy', 'spare']) {
+    const d = path.join(repo, name, '1');
+    mkdirSync(d, { recursive: true });
+    cpSync(path.join(stories, 'stories260K.bin'), path.join(d, 'stories260K.bin'));
+    cpSync(path.join(stories, 'tok512.bin'), path.join(d, 'tok512.bin'));
+  }
+  writeFileSync(path.join(repo, 'small', 'config.json'), JSON.stringify({ context_length: 64 }));
+  const routing = path.join(dir, 'routing2.json');
+  writeFileSync(routing, JSON.stringify({
+    version: 1,
+    rules: [{ from: 'small', min_context: 65, model: 'big' }],
+    fallback: { queue_threshold: 0, models: { busy: ['spare'] } },
+  }));
+  const s2 = await startServer(['--model-repo', repo, '--routing', routing], { withModel: false });
+  try {
+    const fits = await post(s2, '/v1/completions', { model: 'small', prompt: 'Once', max_tokens: 8 });
+    assert.equal(fits.status, 200, fits.text);
+    assert.equal(fits.body.model, 'small@1');
+    const long = await post(s2, '/v1/completions', { model: 'small', prompt: 'Once', max_tokens: 100 });
+    assert.equal(long.status, 200, long.text);
+    assert.equal(long.body.model, 'big@1', 'a request that needs 101 positions moves to big');
+    assert.equal(long.body.usage.completion_tokens > 8, true);
+
+    assert.equal((await post(s2, '/v1/completions', { model: 'busy', prompt: 'x', max_tokens: 1 })).body.model, 'busy@1');
+    const blocker = post(s2, '/v1/completions', {
+      model: 'busy', prompt: 'Once', n: 16, max_tokens: 400, ignore_eos: true, logit_bias: { 1: -100 },
+    });
+    let moved = null;
+    for (let i = 0; i < 100 && !moved; i++) { // once the engine has published its queue
+      await sleep(20);
+      const r = await post(s2, '/v1/completions', { model: 'busy', prompt: 'x', max_tokens: 1 });
+      if (r.body.model === 'spare@1') moved = r;
+    }
+    assert.ok(moved, 'a request for busy moved to spare while busy was loaded with work');
+    assert.equal((await blocker).status, 200);
+    const counts = (await stats(s2)).routing.counts;
+    assert.ok(counts.some((c) => c.kind === 'fallback' && c.chosen >= 1), JSON.stringify(counts));
+    assert.ok(counts.some((c) => c.kind === 'rule' && c.chosen >= 1), JSON.stringify(counts));
+  } finally {
+    await s2.stop();
+  }
+});

@@ -18,6 +18,7 @@ typedef struct serve_options {
     ifn_manager_params manager;
     ifn_server_params server;
     const char *routing_path;
+    char main_model_name[256];       /* the -m model's served name */
 } serve_options;
 
 static void print_serve_usage(FILE *out) {
@@ -172,15 +173,15 @@ static ifn_status parse_serve_options(int argc, char **argv, serve_options *o) {
 /* The -m model joins the manager pinned (never evicted) and is loaded before the server is
  * ready, so /health turns 200 only once it can answer. */
 static ifn_status add_main_model(serve_options *o, ifn_manager *manager, const char **out_name) {
-    static char name[256];
+    char *name = o->main_model_name;
+    const size_t cap = sizeof o->main_model_name;
     const char *path = o->model.model_path;
     if (o->model.name) {
-        snprintf(name, sizeof name, "%s", o->model.name);
+        snprintf(name, cap, "%s", o->model.name);
     } else {
         const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         const char *dot = strrchr(base, '.');
-        snprintf(name, sizeof name, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base),
-                 base);
+        snprintf(name, cap, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base), base);
     }
     ifn_model_config config;
     ifn_model_config_init(&config);

@@ -225,74 +225,50 @@ static inline void end_x4(const __m256 acc[N_TOK], const __m256 acc_min[N_TOK], 
                           : ifn_avx2_hsum_ps(acc[j]);
 }
 
-void ifn_vec_dot_x4_kquant_q2_k_avx2(const void *w_row, const void *act, size_t act_stride,
-                                     int64_t n, float *out) {
+/* One super-block of a type, for four tokens (the q*_x4 functions above). */
+typedef void (*superblock_x4_fn)(const unsigned char *w, const unsigned char *const a[N_TOK],
+                                 int64_t a_off, __m256 acc[N_TOK], __m256 acc_min[N_TOK]);
+
+/* The row loop every type shares; `block` is a constant at each call, so it is inlined. */
+static inline void run_rows_x4(superblock_x4_fn block, int64_t block_bytes, int has_mins,
+                               const void *w_row, const void *act, size_t act_stride, int64_t n,
+                               float *out) {
     const unsigned char *a[N_TOK];
     __m256 acc[N_TOK], acc_min[N_TOK];
     begin_x4(act, act_stride, a, acc, acc_min);
     for (int64_t b = 0; b < n / IFN_QK_K; b++) {
         const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        q2_k_x4(weight_block(w_row, b, sizeof(ifn_block_q2_k)), a, a_off, acc, acc_min);
+        block(weight_block(w_row, b, block_bytes), a, a_off, acc, acc_min);
     }
-    end_x4(acc, acc_min, 1, out);
+    end_x4(acc, acc_min, has_mins, out);
+}
+
+void ifn_vec_dot_x4_kquant_q2_k_avx2(const void *w_row, const void *act, size_t act_stride,
+                                  int64_t n, float *out) {
+    run_rows_x4(q2_k_x4, sizeof(ifn_block_q2_k), 1, w_row, act, act_stride, n, out);
 }
 
 void ifn_vec_dot_x4_kquant_q3_k_avx2(const void *w_row, const void *act, size_t act_stride,
-                                     int64_t n, float *out) {
-    const unsigned char *a[N_TOK];
-    __m256 acc[N_TOK], acc_min[N_TOK];
-    begin_x4(act, act_stride, a, acc, acc_min);
-    for (int64_t b = 0; b < n / IFN_QK_K; b++) {
-        const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        q3_k_x4(weight_block(w_row, b, sizeof(ifn_block_q3_k)), a, a_off, acc, acc_min);
-    }
-    end_x4(acc, acc_min, 0, out);
+                                  int64_t n, float *out) {
+    run_rows_x4(q3_k_x4, sizeof(ifn_block_q3_k), 0, w_row, act, act_stride, n, out);
 }
 
 void ifn_vec_dot_x4_kquant_q4_k_avx2(const void *w_row, const void *act, size_t act_stride,
-                                     int64_t n, float *out) {
-    const unsigned char *a[N_TOK];
-    __m256 acc[N_TOK], acc_min[N_TOK];
-    begin_x4(act, act_stride, a, acc, acc_min);
-    for (int64_t b = 0; b < n / IFN_QK_K; b++) {
-        const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        q4_k_x4(weight_block(w_row, b, sizeof(ifn_block_q4_k)), a, a_off, acc, acc_min);
-    }
-    end_x4(acc, acc_min, 1, out);
+                                  int64_t n, float *out) {
+    run_rows_x4(q4_k_x4, sizeof(ifn_block_q4_k), 1, w_row, act, act_stride, n, out);
 }
 
 void ifn_vec_dot_x4_kquant_q5_k_avx2(const void *w_row, const void *act, size_t act_stride,
-                                     int64_t n, float *out) {
-    const unsigned char *a[N_TOK];
-    __m256 acc[N_TOK], acc_min[N_TOK];
-    begin_x4(act, act_stride, a, acc, acc_min);
-    for (int64_t b = 0; b < n / IFN_QK_K; b++) {
-        const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        q5_k_x4(weight_block(w_row, b, sizeof(ifn_block_q5_k)), a, a_off, acc, acc_min);
-    }
-    end_x4(acc, acc_min, 1, out);
+                                  int64_t n, float *out) {
+    run_rows_x4(q5_k_x4, sizeof(ifn_block_q5_k), 1, w_row, act, act_stride, n, out);
 }
 
 void ifn_vec_dot_x4_kquant_q6_k_avx2(const void *w_row, const void *act, size_t act_stride,
-                                     int64_t n, float *out) {
-    const unsigned char *a[N_TOK];
-    __m256 acc[N_TOK], acc_min[N_TOK];
-    begin_x4(act, act_stride, a, acc, acc_min);
-    for (int64_t b = 0; b < n / IFN_QK_K; b++) {
-        const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        q6_k_x4(weight_block(w_row, b, sizeof(ifn_block_q6_k)), a, a_off, acc, acc_min);
-    }
-    end_x4(acc, acc_min, 0, out);
+                                  int64_t n, float *out) {
+    run_rows_x4(q6_k_x4, sizeof(ifn_block_q6_k), 0, w_row, act, act_stride, n, out);
 }
 
 void ifn_vec_dot_x4_kquant_iq4_xs_avx2(const void *w_row, const void *act, size_t act_stride,
-                                       int64_t n, float *out) {
-    const unsigned char *a[N_TOK];
-    __m256 acc[N_TOK], acc_min[N_TOK];
-    begin_x4(act, act_stride, a, acc, acc_min);
-    for (int64_t b = 0; b < n / IFN_QK_K; b++) {
-        const int64_t a_off = b * (int64_t)sizeof(ifn_block_q8_k);
-        iq4_xs_x4(weight_block(w_row, b, sizeof(ifn_block_iq4_xs)), a, a_off, acc, acc_min);
-    }
-    end_x4(acc, acc_min, 0, out);
+                                  int64_t n, float *out) {
+    run_rows_x4(iq4_xs_x4, sizeof(ifn_block_iq4_xs), 0, w_row, act, act_stride, n, out);
 }

@@ -75,12 +75,16 @@ static int run(ifn_server *s, embed_request *r, ifn_http_request *request, ifn_o
         if (ifn_job_submit(job, &req, i) != IFN_OK)
             rc = ifn_openai_reply_fail(e, 500, NULL, "%s", ifn_last_error());
     }
-    for (int is_aborted = rc != 0;;) {
-        if (is_aborted) ifn_job_abort(job);
+    int is_aborted = rc != 0;
+    if (is_aborted) ifn_job_abort(job); /* what was submitted before the failure */
+    for (;;) {
         ifn_job_event ev;
         int got = ifn_job_next(job, 50, &ev);
         if (got < 0) break;
-        if (got == 0 && !is_aborted && ifn_http_request_client_gone(request)) is_aborted = 1;
+        if (got == 0 && !is_aborted && ifn_http_request_client_gone(request)) {
+            ifn_job_abort(job);
+            is_aborted = 1;
+        }
         if (got <= 0 || ev.kind != IFN_JOB_EVENT_EMBEDDING) continue;
         r->vectors[ev.choice] = vector_json(r, ev.values, ev.n_values);
         r->prompt_tokens += ev.usage.prompt_tokens;
@@ -89,9 +93,7 @@ static int run(ifn_server *s, embed_request *r, ifn_http_request *request, ifn_o
     ifn_status st = ifn_job_status(job, &message);
     ifn_job_release(job);
     if (rc != 0) return rc;
-    if (st == IFN_E_TIMEOUT) return ifn_openai_reply_fail(e, 504, NULL, "the request timed out");
-    if (st != IFN_OK && st != IFN_E_CANCELLED)
-        return ifn_openai_reply_fail(e, 500, NULL, "%s", message);
+    if (ifn_openai_reply_fail_status(e, st, message) != 0) return -1;
     for (int32_t i = 0; i < r->inputs.count; i++)
         if (!r->vectors[i]) return ifn_openai_reply_fail(e, 500, NULL, "embedding %d missing", i);
     return 0;

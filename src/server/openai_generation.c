@@ -299,13 +299,6 @@ static json_t *event_chunk(ifn_openai_generation *g, const ifn_job_event *ev) {
                                    ev->text, ev->len, 0, logprobs, NULL);
 }
 
-static json_t *failure_json(ifn_status st, const char *message) {
-    ifn_openai_error e;
-    if (st == IFN_E_TIMEOUT) ifn_openai_reply_fail(&e, 504, NULL, "the request timed out");
-    else ifn_openai_reply_fail(&e, st == IFN_E_INVALID ? 400 : 500, NULL, "%s", message);
-    return ifn_openai_reply_error_json(&e);
-}
-
 static int next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out);
 
 int ifn_openai_generation_next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
@@ -329,9 +322,9 @@ static int next_chunk(ifn_openai_generation *g, int timeout_ms, json_t **out) {
         if (rc < 0) {
             g->is_ended = 1;
             const char *message = NULL;
-            ifn_status st = ifn_job_status(g->job, &message);
-            if (st != IFN_OK && st != IFN_E_CANCELLED) {
-                *out = failure_json(st, message);
+            ifn_openai_error e;
+            if (ifn_openai_reply_fail_status(&e, ifn_job_status(g->job, &message), message) != 0) {
+                *out = ifn_openai_reply_error_json(&e);
                 return 1;
             }
             break;
@@ -415,16 +408,8 @@ json_t *ifn_openai_generation_collect(ifn_openai_generation *g, int (*is_gone)(v
         }
     }
     const char *message = NULL;
-    ifn_status st = ifn_job_status(g->job, &message);
-    if (st == IFN_E_TIMEOUT) {
-        ifn_openai_reply_fail(e, 504, NULL, "the request timed out after %lld ms",
-                              (long long)g->server->params.request_timeout_ms);
+    if (ifn_openai_reply_fail_status(e, ifn_job_status(g->job, &message), message) != 0)
         return NULL;
-    }
-    if (st != IFN_OK && st != IFN_E_CANCELLED) {
-        ifn_openai_reply_fail(e, st == IFN_E_INVALID ? 400 : 500, NULL, "%s", message);
-        return NULL;
-    }
     json_t *response = response_json(g);
     if (!response) ifn_openai_reply_fail(e, 500, NULL, "out of memory");
     return response;

@@ -35,6 +35,13 @@ int ifn_openai_reply_fail(ifn_openai_error *e, int status, const char *param, co
     return -1;
 }
 
+int ifn_openai_reply_fail_status(ifn_openai_error *e, ifn_status status, const char *message) {
+    if (status == IFN_OK || status == IFN_E_CANCELLED) return 0;
+    if (status == IFN_E_TIMEOUT) return ifn_openai_reply_fail(e, 504, NULL, "the request timed out");
+    return ifn_openai_reply_fail(e, status == IFN_E_INVALID ? 400 : 500, NULL, "%s",
+                                 message && *message ? message : ifn_status_str(status));
+}
+
 json_t *ifn_openai_reply_error_json(const ifn_openai_error *e) {
     json_t *inner = json_object();
     if (!inner) return NULL;

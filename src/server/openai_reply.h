@@ -23,6 +23,11 @@ typedef struct ifn_openai_error {
 int ifn_openai_reply_fail(ifn_openai_error *error, int status, const char *param, const char *fmt,
                           ...) IFN_PRINTF(4, 5);
 
+/* How a job whose engine requests ended with `status` (and the engine's message) is answered:
+ * 0 for IFN_OK and IFN_E_CANCELLED (a cancel is a finish reason, not an error), else -1 with
+ * `error` filled: 504 for a timeout, 400 for IFN_E_INVALID, 500 otherwise. */
+int ifn_openai_reply_fail_status(ifn_openai_error *error, ifn_status status, const char *message);
+
 /* The error object alone, for WebSocket messages and SSE error events; NULL when out of memory. */
 json_t *ifn_openai_reply_error_json(const ifn_openai_error *error);
 

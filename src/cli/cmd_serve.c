@@ -176,13 +176,8 @@ static ifn_status add_main_model(serve_options *o, ifn_manager *manager, const c
     char *name = o->main_model_name;
     const size_t cap = sizeof o->main_model_name;
     const char *path = o->model.model_path;
-    if (o->model.name) {
-        snprintf(name, cap, "%s", o->model.name);
-    } else {
-        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-        const char *dot = strrchr(base, '.');
-        snprintf(name, cap, "%.*s", dot && dot != base ? (int)(dot - base) : (int)strlen(base), base);
-    }
+    if (o->model.name) snprintf(name, cap, "%s", o->model.name);
+    else ifn_served_model_name_from_path(path, name, cap);
     ifn_model_config config;
     ifn_model_config_init(&config);
     config.is_pinned = 1;

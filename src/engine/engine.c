@@ -437,13 +437,7 @@ static int collect_work(ifn_engine *e, int has_work, ifn_request_state **out_new
     if (!has_work && !e->inbox && e->n_aborts == 0 && !e->is_abort_all && !e->is_stopping) {
         e->is_idle = e->live == NULL;
         pthread_cond_broadcast(&e->idle);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 50 * 1000000; /* wake now and then for timeouts */
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = ifn_time_deadline_after_ms(50); /* wake now and then for timeouts */
         pthread_cond_timedwait(&e->wake, &e->lock, &until);
     }
     *out_new = e->inbox;
@@ -699,13 +693,7 @@ int ifn_engine_wait_idle(ifn_engine *e, int64_t timeout_ms) {
     int64_t deadline = ifn_time_now_ns() + timeout_ms * 1000000;
     pthread_mutex_lock(&e->lock);
     while (!e->is_idle && (timeout_ms == 0 || ifn_time_now_ns() < deadline)) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 10 * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = ifn_time_deadline_after_ms(10);
         pthread_cond_timedwait(&e->idle, &e->lock, &until);
     }
     int idle = e->is_idle;

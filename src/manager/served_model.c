@@ -22,27 +22,26 @@ ifn_served_model_params ifn_served_model_params_default(void) {
     return p;
 }
 
-static char *dup_range(const char *s, size_t len) {
-    char *out = ifn_malloc(len + 1);
-    if (!out) return NULL;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return out;
-}
-
-/* "dir/stories260K.bin" -> "stories260K" */
-static char *name_from_path(const char *path) {
+size_t ifn_served_model_name_from_path(const char *path, char *out, size_t cap) {
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     const char *dot = strrchr(base, '.');
     size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    return dup_range(base, len);
+    if (cap) snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), base);
+    return len;
+}
+
+static char *name_from_path(const char *path) {
+    size_t len = ifn_served_model_name_from_path(path, NULL, 0);
+    char *name = ifn_malloc(len + 1);
+    if (name) ifn_served_model_name_from_path(path, name, len + 1);
+    return name;
 }
 
 static char *token_text(const ifn_vocab *vocab, int32_t id) {
-    if (id < 0 || id >= ifn_vocab_size(vocab)) return dup_range("", 0);
+    if (id < 0 || id >= ifn_vocab_size(vocab)) return ifn_strndup("", 0);
     ifn_str text = ifn_vocab_token_text(vocab, id);
-    return dup_range(text.ptr, text.len);
+    return ifn_strndup(text.ptr, text.len);
 }
 
 static ifn_status template_from_file(ifn_served_model *m, const char *path) {
@@ -52,7 +51,7 @@ static ifn_status template_from_file(ifn_served_model *m, const char *path) {
     st = ifn_chat_template_create((const char *)map.data, map.size, &m->chat_template);
     ifn_mmap_close(&map);
     if (st != IFN_OK) return ifn_fail(st, "chat template %s: %s", path, ifn_last_error());
-    m->chat_template_name = dup_range(path, strlen(path));
+    m->chat_template_name = ifn_strndup(path, strlen(path));
     return m->chat_template_name ? IFN_OK : ifn_fail(IFN_E_NOMEM, "no memory");
 }
 
@@ -60,7 +59,7 @@ static ifn_status template_from_source(ifn_served_model *m, const char *name, co
                                        size_t len) {
     ifn_status st = ifn_chat_template_create(source, len, &m->chat_template);
     if (st != IFN_OK) return ifn_fail(st, "chat template %s: %s", name, ifn_last_error());
-    m->chat_template_name = dup_range(name, strlen(name));
+    m->chat_template_name = ifn_strndup(name, strlen(name));
     return m->chat_template_name ? IFN_OK : ifn_fail(IFN_E_NOMEM, "no memory");
 }
 
@@ -88,7 +87,7 @@ static ifn_status load_parts(ifn_served_model *m, const ifn_served_model_params 
     if (st != IFN_OK) return st;
     m->vocab = ifn_llm_vocab(m->llm);
     m->stop_token_ids = ifn_llm_stop_token_ids(m->llm, &m->n_stop_token_ids);
-    m->name = p->name ? dup_range(p->name, strlen(p->name)) : name_from_path(p->model_path);
+    m->name = p->name ? ifn_strndup(p->name, strlen(p->name)) : name_from_path(p->model_path);
     m->bos_text = token_text(m->vocab, ifn_vocab_bos(m->vocab));
     m->eos_text = token_text(m->vocab, ifn_vocab_eos(m->vocab));
     if (!m->name || !m->bos_text || !m->eos_text) return ifn_fail(IFN_E_NOMEM, "no memory");

@@ -23,6 +23,10 @@ typedef struct ifn_served_model_params {
 
 ifn_served_model_params ifn_served_model_params_default(void);
 
+/* The default served name of a model file: "dir/stories260K.bin" -> "stories260K". Writes it
+ * (truncated to cap - 1 bytes, NUL-terminated) when cap > 0 and returns its full length. */
+size_t ifn_served_model_name_from_path(const char *path, char *out, size_t cap);
+
 typedef struct ifn_served_model {
     char *name;
     ifn_llm *llm;

@@ -5,10 +5,10 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "util/alloc.h"
 #include "util/status.h"
+#include "util/time.h"
 
 /* One submitted engine request: the callbacks' user pointer. */
 typedef struct job_request {
@@ -84,21 +84,13 @@ static int push_event(ifn_job *job, ifn_job_event *ev) {
     return 0;
 }
 
-static char *copy_text(const char *text, size_t len) {
-    char *out = ifn_malloc(len + 1);
-    if (!out) return NULL;
-    if (len) memcpy(out, text, len);
-    out[len] = '\0';
-    return out;
-}
-
 static int on_token(void *user, int32_t index, int32_t token, const char *text, size_t len,
                     const ifn_sampler_logprobs *logprobs) {
     job_request *jr = user;
     ifn_job *job = jr->job;
     ifn_job_event ev = {.kind = IFN_JOB_EVENT_TOKEN, .choice = jr->choice_base + index,
                         .token = token, .len = len};
-    ev.text = copy_text(text, len);
+    ev.text = ifn_strndup(text, len);
     if (logprobs) {
         ev.has_logprobs = 1;
         ev.logprobs = *logprobs;
@@ -116,7 +108,7 @@ static void on_finish(void *user, int32_t index, ifn_finish_reason reason, const
     ifn_job *job = jr->job;
     ifn_job_event ev = {.kind = IFN_JOB_EVENT_FINISH, .choice = jr->choice_base + index,
                         .token = -1, .len = len, .reason = reason, .usage = *usage};
-    ev.text = copy_text(text, len);
+    ev.text = ifn_strndup(text, len);
     pthread_mutex_lock(&job->lock);
     if (ev.text) push_event(job, &ev);
     else if (job->status == IFN_OK) job->status = IFN_E_NOMEM;
@@ -204,19 +196,8 @@ ifn_status ifn_job_submit(ifn_job *job, const ifn_request *request, int32_t choi
     return IFN_OK;
 }
 
-static void deadline_after(struct timespec *ts, int timeout_ms) {
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 int ifn_job_next(ifn_job *job, int timeout_ms, ifn_job_event *out) {
-    struct timespec deadline;
-    deadline_after(&deadline, timeout_ms);
+    struct timespec deadline = ifn_time_deadline_after_ms(timeout_ms);
     pthread_mutex_lock(&job->lock);
     free_event(&job->taken);
     int rc = 0;

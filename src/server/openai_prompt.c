@@ -9,14 +9,6 @@
 
 #define MAX_PROMPTS 1024
 
-static char *copy_bytes(const char *s, size_t len) {
-    char *out = ifn_malloc(len + 1);
-    if (!out) return NULL;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return out;
-}
-
 static int tokenize(const ifn_served_model *m, const char *text, size_t len, int flags,
                     ifn_openai_prompt *out, const char *field, ifn_openai_error *e) {
     ifn_token_vec vec = {0};
@@ -27,7 +19,7 @@ static int tokenize(const ifn_served_model *m, const char *text, size_t len, int
         return ifn_openai_reply_fail(e, 400, field, "cannot tokenize '%s': %s", field,
                                      ifn_last_error());
     }
-    out->text = copy_bytes(text, len);
+    out->text = ifn_strndup(text, len);
     if (!out->text) {
         ifn_token_vec_free(&vec);
         return ifn_openai_reply_fail(e, 500, NULL, "out of memory");

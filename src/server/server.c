@@ -2,7 +2,6 @@
 #include "server/server.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -284,7 +283,7 @@ void ifn_server_set_models(ifn_server *s, ifn_manager *manager, ifn_router_holde
     pthread_mutex_lock(&s->lock);
     s->manager = manager;
     s->router = router;
-    s->default_model = default_model ? strdup(default_model) : NULL;
+    s->default_model = default_model ? ifn_strndup(default_model, strlen(default_model)) : NULL;
     s->is_ready = 1;
     pthread_mutex_unlock(&s->lock);
 }
@@ -293,15 +292,13 @@ ifn_status ifn_server_reload_routing(ifn_server *s) {
     return ifn_admin_api_reload_routing(s);
 }
 
-/* Waits until no job is in flight or the deadline passes; returns 1 when idle. */
-static int wait_idle(ifn_server *s, int64_t deadline_ns) {
+/* Waits until no job is in flight (ifn_server_leave signals `changed`) or timeout_ms passes;
+ * returns 1 when idle. */
+static int wait_idle(ifn_server *s, int64_t timeout_ms) {
+    struct timespec deadline = ifn_time_deadline_after_ms(timeout_ms);
     pthread_mutex_lock(&s->lock);
-    while (s->n_active > 0 && ifn_time_now_ns() < deadline_ns) {
-        pthread_mutex_unlock(&s->lock);
-        struct timespec pause = {0, 20 * 1000 * 1000};
-        nanosleep(&pause, NULL);
-        pthread_mutex_lock(&s->lock);
-    }
+    int rc = 0;
+    while (s->n_active > 0 && rc == 0) rc = pthread_cond_timedwait(&s->changed, &s->lock, &deadline);
     int idle = s->n_active == 0;
     pthread_mutex_unlock(&s->lock);
     return idle;
@@ -313,17 +310,16 @@ void ifn_server_shutdown(ifn_server *s) {
     pthread_mutex_lock(&s->lock);
     s->is_draining = 1;
     pthread_mutex_unlock(&s->lock);
-    int64_t grace_ns = s->params.shutdown_grace_ms * 1000000;
-    int idle = wait_idle(s, ifn_time_now_ns() + grace_ns);
+    int idle = wait_idle(s, s->params.shutdown_grace_ms);
     if (!idle && s->manager) {
         IFN_LOG_WARN("server", "cancelling requests still running after the grace period");
         ifn_manager_abort_all(s->manager); /* streams end with finish_reason "abort" */
-        wait_idle(s, ifn_time_now_ns() + 5000 * 1000000LL);
+        wait_idle(s, 5000);
     }
     ifn_http_server_stop(s->http); /* WebSocket loops see is_draining and close */
     ifn_manager_destroy(s->manager);
     ifn_router_holder_destroy(s->router);
-    free(s->default_model);
+    ifn_free(s->default_model);
     pthread_cond_destroy(&s->changed);
     pthread_mutex_destroy(&s->lock);
     ifn_free(s);

@@ -163,7 +163,8 @@ static void finish_request(ifn_engine *e, ifn_request_state *r, ifn_finish_reaso
 /* ---- sampling --------------------------------------------------------------------------- */
 
 static int is_stop_token(const ifn_engine *e, const ifn_request_state *r, int32_t token) {
-    if (!r->req.sampling.ignore_eos && ifn_vocab_is_eog(e->vocab, token)) return 1;
+    for (int32_t i = 0; !r->req.sampling.ignore_eos && i < e->n_eog_ids; i++)
+        if (e->eog_ids[i] == token) return 1;
     for (int32_t i = 0; i < r->req.n_stop_token_ids; i++)
         if (r->req.stop_token_ids[i] == token) return 1;
     return 0;
@@ -538,12 +539,18 @@ static ifn_status create_cache(ifn_engine *e) {
     return ifn_kv_cache_create(&kp, &e->cache);
 }
 
+/* The tokens that end a sequence: the vocabulary's end-of-generation ids, plus BOS for llama2.c
+ * models (run.c stops there). ignore_eos and min_tokens act on exactly this set. */
 static ifn_status collect_eog_ids(ifn_engine *e) {
     int32_t n = ifn_vocab_size(e->vocab);
-    e->eog_ids = ifn_calloc((size_t)n, sizeof *e->eog_ids);
+    e->eog_ids = ifn_calloc((size_t)n + 1, sizeof *e->eog_ids);
     if (!e->eog_ids) return ifn_fail(IFN_E_NOMEM, "engine: no memory");
     for (int32_t id = 0; id < n; id++)
         if (ifn_vocab_is_eog(e->vocab, id)) e->eog_ids[e->n_eog_ids++] = id;
+    int32_t bos = ifn_vocab_bos(e->vocab);
+    if (ifn_model_format_of(e->model) == IFN_MODEL_FORMAT_LLAMA2C && bos >= 0 &&
+        !ifn_vocab_is_eog(e->vocab, bos))
+        e->eog_ids[e->n_eog_ids++] = bos;
     return IFN_OK;
 }
 

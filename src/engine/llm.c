@@ -23,8 +23,6 @@ struct ifn_llm {
     ifn_vocab *vocab;
     ifn_llm_params params;
     ifn_engine *engine;        /* created by the first ifn_llm_generate */
-    int32_t stop_token_ids[1]; /* llama2.c models end a sequence with BOS (as run.c does) */
-    int32_t n_stop_token_ids;
 };
 
 ifn_llm_params ifn_llm_params_default(void) {
@@ -87,8 +85,6 @@ ifn_status ifn_llm_load(const ifn_llm_params *p, ifn_llm **out_llm) {
         ifn_llm_destroy(llm);
         return st;
     }
-    if (ifn_model_format_of(llm->model) == IFN_MODEL_FORMAT_LLAMA2C && ifn_vocab_bos(llm->vocab) >= 0)
-        llm->stop_token_ids[llm->n_stop_token_ids++] = ifn_vocab_bos(llm->vocab);
     *out_llm = llm;
     return IFN_OK;
 }
@@ -192,8 +188,6 @@ ifn_status ifn_llm_generate(ifn_llm *llm, const int32_t *prompt, size_t n_prompt
     req.prompt = prompt;
     req.n_prompt = (int32_t)n_prompt;
     req.sampling = *params;
-    req.stop_token_ids = llm->stop_token_ids;
-    req.n_stop_token_ids = llm->n_stop_token_ids;
     req.callbacks = (ifn_request_callbacks){gen_on_token, gen_on_finish, gen_on_done, &g, NULL};
     st = ifn_engine_submit(llm->engine, &req, NULL);
     if (st == IFN_OK) {
@@ -218,9 +212,4 @@ const ifn_vocab *ifn_llm_vocab(const ifn_llm *llm) {
 
 ifn_model *ifn_llm_model_shared(ifn_llm *llm) {
     return llm->model;
-}
-
-const int32_t *ifn_llm_stop_token_ids(const ifn_llm *llm, int32_t *out_n) {
-    *out_n = llm->n_stop_token_ids;
-    return llm->stop_token_ids;
 }

@@ -86,7 +86,6 @@ static ifn_status load_parts(ifn_served_model *m, const ifn_served_model_params 
     ifn_status st = ifn_llm_load(&lp, &m->llm);
     if (st != IFN_OK) return st;
     m->vocab = ifn_llm_vocab(m->llm);
-    m->stop_token_ids = ifn_llm_stop_token_ids(m->llm, &m->n_stop_token_ids);
     m->name = p->name ? ifn_strndup(p->name, strlen(p->name)) : name_from_path(p->model_path);
     m->bos_text = token_text(m->vocab, ifn_vocab_bos(m->vocab));
     m->eos_text = token_text(m->vocab, ifn_vocab_eos(m->vocab));

@@ -35,8 +35,6 @@ typedef struct ifn_served_model {
     ifn_chat_template *chat_template;
     char *chat_template_name;     /* "model", a built-in name, or the file path */
     char *bos_text, *eos_text;    /* token texts the template sees ("" if none) */
-    const int32_t *stop_token_ids; /* borrowed from llm */
-    int32_t n_stop_token_ids;
     int32_t n_ctx;
     int32_t n_embd;
     int64_t created_unix;         /* load time, the OpenAI `created` of the model */

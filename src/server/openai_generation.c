@@ -33,8 +33,6 @@ struct ifn_openai_generation {
     int64_t created;
     int32_t n_choices;
     choice_state *choices;
-    int32_t *stop_ids;   /* the request's plus the model's */
-    int32_t n_model_stop_ids;
     int64_t prompt_tokens, completion_tokens, cached_tokens;
     int is_admitted;
     int32_t next_intro;  /* streaming: next choice whose opening chunk is due */
@@ -93,8 +91,6 @@ static void reset_prepared(ifn_openai_generation *g) {
     ifn_free(g->choices);
     g->choices = NULL;
     g->n_choices = 0;
-    ifn_free(g->stop_ids);
-    g->stop_ids = NULL;
     ifn_openai_prompt_list_free(&g->prompts);
     ifn_openai_params_free(&g->params);
 }
@@ -113,16 +109,7 @@ static int prepare_with(ifn_openai_generation *g, const json_t *body, ifn_openai
     if (fit_max_tokens(g, e) != 0) return -1;
     g->n_choices = g->prompts.count * p->n;
     g->choices = ifn_calloc((size_t)g->n_choices, sizeof *g->choices);
-    /* ignore_eos also ignores the model's own end tokens (llama2.c models end at BOS). */
-    g->n_model_stop_ids = p->sampling.ignore_eos ? 0 : g->model->n_stop_token_ids;
-    int32_t n_stop = p->n_stop_token_ids + g->n_model_stop_ids;
-    g->stop_ids = ifn_calloc((size_t)n_stop + 1, sizeof *g->stop_ids);
-    if (!g->choices || !g->stop_ids) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
-    if (p->n_stop_token_ids)
-        memcpy(g->stop_ids, p->stop_token_ids, (size_t)p->n_stop_token_ids * sizeof *g->stop_ids);
-    if (g->n_model_stop_ids)
-        memcpy(g->stop_ids + p->n_stop_token_ids, g->model->stop_token_ids,
-               (size_t)g->n_model_stop_ids * sizeof *g->stop_ids);
+    if (!g->choices) return ifn_openai_reply_fail(e, 500, NULL, "out of memory");
     for (int32_t i = 0; i < g->n_choices; i++) {
         if (!p->echo) continue;
         const ifn_openai_prompt *prompt = &g->prompts.items[i / p->n];
@@ -162,8 +149,8 @@ static int submit_all(ifn_openai_generation *g, ifn_openai_error *e) {
         req.timeout_ms = g->server->params.request_timeout_ms;
         req.min_tokens = p->min_tokens;
         req.top_logprobs = p->top_logprobs;
-        req.stop_token_ids = g->stop_ids;
-        req.n_stop_token_ids = p->n_stop_token_ids + g->n_model_stop_ids;
+        req.stop_token_ids = p->stop_token_ids;
+        req.n_stop_token_ids = p->n_stop_token_ids;
         ifn_status st = ifn_job_submit(g->job, &req, i * p->n);
         if (st != IFN_OK) {
             ifn_job_abort(g->job);

@@ -73,7 +73,7 @@ typedef struct ifn_request {
     int32_t n;                  /* samples of this prompt, sharing its KV blocks (default 1) */
     int32_t priority;           /* lower runs first and is preempted last (vLLM convention) */
     int64_t timeout_ms;         /* 0 = none */
-    int32_t min_tokens;         /* end tokens are banned until this many (the vocabulary.s
+    int32_t min_tokens;         /* end tokens are banned until this many (the vocabulary's
                                    end-of-generation ids, and BOS for llama2.c models) */
     int32_t top_logprobs;       /* -1 = no logprobs; 0..20 = chosen token plus this many */
     const int32_t *stop_token_ids; /* copied */

@@ -52,38 +52,37 @@ static int set_event(sse_stream *s, const char *data, size_t len) {
     return 0;
 }
 
+/* 1 when the client went away (then the generation is aborted); looked at every 50 ms whether
+ * or not tokens flow. */
+static int client_left(sse_stream *s) {
+    int64_t now = ifn_time_now_ns();
+    if (now < s->next_check_ns) return 0;
+    s->next_check_ns = now + 50 * 1000000LL;
+    if (!ifn_http_request_client_gone(s->request)) return 0;
+    ifn_openai_generation_abort(s->gen);
+    return 1;
+}
+
 static int next_event(sse_stream *s) {
     for (;;) {
         json_t *chunk = NULL;
         int rc = ifn_openai_generation_next_chunk(s->gen, 50, &chunk);
-        if (rc > 0) {
-            if (ifn_time_now_ns() >= s->next_check_ns) {
-                s->next_check_ns = ifn_time_now_ns() + 50 * 1000000LL;
-                if (ifn_http_request_client_gone(s->request)) { /* even while tokens flow */
-                    json_decref(chunk);
-                    ifn_openai_generation_abort(s->gen);
-                    return -1;
-                }
-            }
-            size_t len = 0;
-            char *text = ifn_json_dump(chunk, &len);
+        if (client_left(s)) {
             json_decref(chunk);
-            int st = text ? set_event(s, text, len) : -1;
-            ifn_free(text);
-            return st;
+            return -1;
         }
         if (rc < 0) {
             if (s->is_done_sent) return 1;
             s->is_done_sent = 1;
             return set_event(s, "[DONE]", 6);
         }
-        int64_t now = ifn_time_now_ns();
-        if (now < s->next_check_ns) continue;
-        s->next_check_ns = now + 50 * 1000000LL;
-        if (ifn_http_request_client_gone(s->request)) {
-            ifn_openai_generation_abort(s->gen);
-            return -1;
-        }
+        if (rc == 0) continue;
+        size_t len = 0;
+        char *text = ifn_json_dump(chunk, &len);
+        json_decref(chunk);
+        int st = text ? set_event(s, text, len) : -1;
+        ifn_free(text);
+        return st;
     }
 }
 

@@ -13,6 +13,9 @@ done
 # Node.js runs the server tests with the official `openai` SDK; any Node >= 20 already on the
 # machine will do, else Debian's.
 command -v node >/dev/null && command -v npm >/dev/null || missing+=(nodejs npm)
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "deps.sh: Node.js $(node --version) is too old for the server tests (20 or newer)" >&2
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -16,6 +16,7 @@
 
 #include "engine/engine.h"
 #include "engine/llm.h"
+#include "support/llm_fixture.h"
 #include "support/shared.h"
 
 #define MAX_EMBD 256
@@ -79,28 +80,6 @@ static void gen_on_done(void *user, ifn_status status, const char *message) {
     ((gen_out *)user)->done = 1;
 }
 
-typedef struct fixture {
-    ifn_llm *llm;
-} fixture;
-
-static int setup(void **state) {
-    const char *model = shared_path("models/stories260K/stories260K.bin");
-    if (!model) return 0;
-    fixture *f = calloc(1, sizeof *f);
-    ifn_llm_params lp = ifn_llm_params_default();
-    lp.model_path = model;
-    lp.n_ctx = 1;
-    if (ifn_llm_load(&lp, &f->llm) != IFN_OK) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    if (f) ifn_llm_destroy(f->llm);
-    free(f);
-    return 0;
-}
 
 static ifn_engine *make_engine(const ifn_llm *llm, int32_t n_ctx, size_t kv_bytes,
                                int32_t max_tokens, int exact) {

@@ -315,18 +315,18 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
 static void attention_block(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
     const ifn_layer_weights *l = ifn_model_layer(f->model, il);
     const int64_t d = f->hp.n_embd;
-    const ifn_matmul_traits *tq = ifn_ops_traits(l->wq.type, f->exact);
-    const ifn_matmul_traits *tk = ifn_ops_traits(l->wk.type, f->exact);
-    const ifn_matmul_traits *tv = ifn_ops_traits(l->wv.type, f->exact);
+    const ifn_matmul_traits *tq = ifn_ops_traits(&l->wq, f->exact);
+    const ifn_matmul_traits *tk = ifn_ops_traits(&l->wk, f->exact);
+    const ifn_matmul_traits *tv = ifn_ops_traits(&l->wv, f->exact);
     norm_rows(f, f->xb, f->x, &l->attn_norm, s->n, ith, nth);
     sync_threads(f);
     convert_rows(f, tq, f->xb, d, f->act_a, s->n, ith, nth);
-    int kv_own = tk->act_type != tq->act_type || tv->act_type != tq->act_type;
+    int kv_own = !ifn_ops_same_act(tk, tq) || !ifn_ops_same_act(tv, tq);
     if (kv_own) convert_rows(f, tk, f->xb, d, f->act_b, s->n, ith, nth);
     sync_threads(f);
     matmul_rows(f, &l->wq, tq, f->act_a, s->n, f->q, f->q_dim, ith, nth);
     matmul_rows(f, &l->wk, tk, kv_own ? f->act_b : f->act_a, s->n, f->k, f->kv_dim, ith, nth);
-    if (tv->act_type != tk->act_type) {
+    if (!ifn_ops_same_act(tv, tk)) {
         sync_threads(f); /* act_b is reused for V's activation type */
         convert_rows(f, tv, f->xb, d, f->act_b, s->n, ith, nth);
         sync_threads(f);
@@ -337,7 +337,7 @@ static void attention_block(ifn_forward *f, int32_t il, const step *s, int ith, 
     sync_threads(f);
     attention_heads(f, il, s, ith, nth);
     sync_threads(f);
-    const ifn_matmul_traits *to = ifn_ops_traits(l->wo.type, f->exact);
+    const ifn_matmul_traits *to = ifn_ops_traits(&l->wo, f->exact);
     convert_rows(f, to, f->xb, f->q_dim, f->act_a, s->n, ith, nth);
     sync_threads(f);
     matmul_rows(f, &l->wo, to, f->act_a, s->n, f->proj, d, ith, nth);
@@ -354,16 +354,16 @@ static void add_residual(ifn_forward *f, int32_t n, int ith, int nth) {
 static void ffn_block(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
     const ifn_layer_weights *l = ifn_model_layer(f->model, il);
     const int64_t d = f->hp.n_embd, ff = f->hp.n_ff;
-    const ifn_matmul_traits *tg = ifn_ops_traits(l->w_gate.type, f->exact);
-    const ifn_matmul_traits *tu = ifn_ops_traits(l->w_up.type, f->exact);
-    const ifn_matmul_traits *td = ifn_ops_traits(l->w_down.type, f->exact);
+    const ifn_matmul_traits *tg = ifn_ops_traits(&l->w_gate, f->exact);
+    const ifn_matmul_traits *tu = ifn_ops_traits(&l->w_up, f->exact);
+    const ifn_matmul_traits *td = ifn_ops_traits(&l->w_down, f->exact);
     norm_rows(f, f->xb, f->x, &l->ffn_norm, s->n, ith, nth);
     sync_threads(f);
     convert_rows(f, tg, f->xb, d, f->act_a, s->n, ith, nth);
-    if (tu->act_type != tg->act_type) convert_rows(f, tu, f->xb, d, f->act_b, s->n, ith, nth);
+    if (!ifn_ops_same_act(tu, tg)) convert_rows(f, tu, f->xb, d, f->act_b, s->n, ith, nth);
     sync_threads(f);
     matmul_rows(f, &l->w_gate, tg, f->act_a, s->n, f->gate, ff, ith, nth);
-    matmul_rows(f, &l->w_up, tu, tu->act_type != tg->act_type ? f->act_b : f->act_a, s->n, f->up,
+    matmul_rows(f, &l->w_up, tu, !ifn_ops_same_act(tu, tg) ? f->act_b : f->act_a, s->n, f->up,
                 ff, ith, nth);
     sync_threads(f);
     int64_t e0, e1;
@@ -405,7 +405,7 @@ static void embedding_block(ifn_forward *f, const step *s, int ith, int nth) {
 static void output_block(ifn_forward *f, const step *s, int ith, int nth) {
     const int64_t d = f->hp.n_embd;
     const ifn_weight *out = ifn_model_output(f->model);
-    const ifn_matmul_traits *tr = ifn_ops_traits(out->type, f->exact);
+    const ifn_matmul_traits *tr = ifn_ops_traits(out, f->exact);
     int64_t r0, r1;
     ifn_pool_split(s->n_rows, 1, ith, nth, &r0, &r1);
     for (int64_t r = r0; r < r1; r++)

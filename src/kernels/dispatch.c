@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/ref/gemm_x8_ref.h"
 #include "kernels/ref/quant_act_ref.h"
 #include "kernels/ref/vec_dot_exact_ref.h"
 #include "kernels/ref/vec_dot_kquant_ref.h"
 #include "kernels/ref/vec_dot_ref.h"
 #include "kernels/ref/vec_dot_x4_ref.h"
+#include "kernels/x86/gemm_x8_avx2.h"
 #include "kernels/x86/quant_act_avx2.h"
 #include "kernels/x86/vec_dot_avx2.h"
 #include "kernels/x86/vec_dot_exact_avx2.h"
@@ -55,6 +57,9 @@ static int cpu_has_avx2_fma(void) {
     { IFN_DTYPE_##act, quant, dot, dot_x4, NULL }
 #define WITH_Q8_0_X4S(quant, dot, dot_x4, dot_x4s)                                                 \
     { IFN_DTYPE_Q8_0, quant, dot, dot_x4, dot_x4s }
+/* Packed eight-row groups over 8-bit activation blocks with sums (ifn_block_q8s). */
+#define PACKED_Q8S(quant, pack, gemm)                                                              \
+    { .act_type = IFN_DTYPE_Q8_0, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm }
 
 /* F16 weights take float32 activations on the fast path too: the weights need converting with
  * F16C either way, bench_kernels measures F16 activations no faster ("F16xF16"), and float
@@ -111,6 +116,13 @@ static const ifn_kernels g_kernels_ref = {
             [IFN_DTYPE_Q5_K] = WITH_F32(ifn_vec_dot_exact_q5_k_ref),
             [IFN_DTYPE_Q6_K] = WITH_F32(ifn_vec_dot_exact_q6_k_ref),
             [IFN_DTYPE_IQ4_XS] = WITH_F32(ifn_vec_dot_exact_iq4_xs_ref),
+        },
+    .matmul_packed =
+        {
+            [IFN_DTYPE_Q4_0] = PACKED_Q8S(ifn_quant_act_q8s_ref, ifn_pack_x8_q4_0,
+                                          ifn_gemm_x8_q4_0_ref),
+            [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_ref, ifn_pack_x8_q8_0,
+                                          ifn_gemm_x8_q8_0_ref),
         },
     .attn = ifn_attention_ref,
     .rmsnorm = ifn_elementwise_rmsnorm_ref,
@@ -184,6 +196,13 @@ static const ifn_kernels g_kernels_avx2 = {
             [IFN_DTYPE_Q5_K] = WITH_F32(ifn_vec_dot_exact_q5_k_avx2),
             [IFN_DTYPE_Q6_K] = WITH_F32(ifn_vec_dot_exact_q6_k_avx2),
             [IFN_DTYPE_IQ4_XS] = WITH_F32(ifn_vec_dot_exact_iq4_xs_avx2),
+        },
+    .matmul_packed =
+        {
+            [IFN_DTYPE_Q4_0] = PACKED_Q8S(ifn_quant_act_q8s_avx2, ifn_pack_x8_q4_0,
+                                          ifn_gemm_x8_q4_0_avx2),
+            [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_avx2, ifn_pack_x8_q8_0,
+                                          ifn_gemm_x8_q8_0_avx2),
         },
     .attn = ifn_attention_avx2,
     .rmsnorm = ifn_elementwise_rmsnorm_avx2,

@@ -34,6 +34,19 @@ typedef void (*ifn_vec_dot_x4_fn)(const void *w_row, const void *act, size_t act
 typedef void (*ifn_vec_dot_x4_scaled_fn)(const void *w_row, const void *act, size_t act_stride,
                                          const float *act_scales, int64_t n, float *out /* [4] */);
 
+/* ---- packed weights: eight rows per group (layouts in kernels/ref/packed_blocks.h) ---- */
+
+/* Packs eight rows (row_bytes apart, n_cols elements each) into one group of 8 * row_bytes
+ * bytes at out. Cannot fail; thread-safe. */
+typedef void (*ifn_pack_x8_fn)(const void *rows, size_t row_bytes, int64_t n_cols, void *out);
+
+/* y[t * y_stride + r] = dot(row r of the packed group, token t's activation row) for r < 8 and
+ * t < n_tokens (act rows act_stride bytes apart, written by the traits' quantize_act).
+ * Batch invariant: each output is computed in one fixed order that depends only on its row and
+ * token, never on n_tokens or the token's place among them. Cannot fail; thread-safe. */
+typedef void (*ifn_gemm_x8_fn)(const void *group, const void *act, size_t act_stride,
+                               int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
+
 /* How rows of one weight type are multiplied by activations. */
 typedef struct ifn_matmul_traits {
     ifn_dtype act_type;              /* IFN_DTYPE_F32 = activations used as they are */
@@ -41,6 +54,9 @@ typedef struct ifn_matmul_traits {
     ifn_vec_dot_fn vec_dot;          /* NULL: no kernel for this weight type */
     ifn_vec_dot_x4_fn vec_dot_x4;    /* NULL: call vec_dot once per token */
     ifn_vec_dot_x4_scaled_fn vec_dot_x4_scaled; /* NULL: use vec_dot_x4 (Q8_0 activations only) */
+    /* Packed traits only (kernel table's matmul_packed): vec_dot and the x4 forms are NULL. */
+    ifn_pack_x8_fn pack_x8;
+    ifn_gemm_x8_fn gemm_x8;
 } ifn_matmul_traits;
 
 /* ---- attention ---- */
@@ -121,6 +137,10 @@ typedef struct ifn_kernels {
     /* Exact path per weight type: weights decoded exactly, float32 activations, float32
      * accumulation (matches the float64 reference within 1e-4). */
     ifn_matmul_traits matmul_exact[IFN_DTYPE_COUNT];
+    /* Fast path for weights repacked at load time into eight-row groups (pack_x8, gemm_x8);
+     * empty rows for types without such kernels. Its own activation format may differ from
+     * matmul's for the same weight type. */
+    ifn_matmul_traits matmul_packed[IFN_DTYPE_COUNT];
     /* Attention of one token's KV group, F32 or F16 KV (args->kv_type). */
     ifn_attn_fn attn;
     ifn_rmsnorm_fn rmsnorm;

@@ -44,6 +44,7 @@ ifn_status ifn_model_load(const char *path, ifn_model **out_model) {
         st = ifn_mmap_open(path, &model->map);
         if (st == IFN_OK) st = ifn_llama2c_load(model);
     }
+    if (st == IFN_OK) st = ifn_model_repack(model);
     if (st != IFN_OK) {
         if (!strstr(ifn_last_error(), path)) st = ifn_fail(st, "%s: %s", path, ifn_last_error());
         ifn_model_release(model);

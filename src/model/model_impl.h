@@ -35,6 +35,10 @@ void *ifn_model_alloc_buffer(ifn_model *model, size_t count, size_t elem_size);
 /* Fills model->hp, weights and layers from a parsed GGUF (llama-family architectures). */
 ifn_status ifn_arch_llama_load(ifn_model *model);
 
+/* Gives the matrices the kernel table has packed kernels for a packed copy (model/repack.c);
+ * IFN_REPACK=0 in the environment skips it. */
+ifn_status ifn_model_repack(ifn_model *model);
+
 /* Fills the model from a llama2.c checkpoint already mapped in model->map. */
 ifn_status ifn_llama2c_load(ifn_model *model);
 

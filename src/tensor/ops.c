@@ -7,6 +7,7 @@
 #include "kernels/dequant.h"
 #include "kernels/kernels.h"
 #include "util/half.h"
+#include "util/status.h"
 
 /* Weight bytes per row tile of the matrix product: well inside a 512 KiB-1 MiB L2. */
 #define MATMUL_TILE_BYTES (128 * 1024)
@@ -15,11 +16,39 @@
  * decoded into scratch by ifn_ops_matmul. */
 static const ifn_matmul_traits g_decode_then_dot = {.act_type = IFN_DTYPE_F32};
 
-const ifn_matmul_traits *ifn_ops_traits(ifn_dtype weight_type, int exact) {
+/* Activation bytes of one token tile of the packed product: every row group sweeps the tile,
+ * so it should stay in L2 while the groups stream past. */
+#define PACKED_TILE_BYTES (192 * 1024)
+
+const ifn_matmul_traits *ifn_ops_traits(const ifn_tensor *w, int exact) {
     const ifn_kernels *k = ifn_kernels_get();
-    const ifn_matmul_traits *tr = exact ? &k->matmul_exact[weight_type] : &k->matmul[weight_type];
+    if (!exact && w->packed && k->matmul_packed[w->type].gemm_x8) return &k->matmul_packed[w->type];
+    const ifn_matmul_traits *tr = exact ? &k->matmul_exact[w->type] : &k->matmul[w->type];
     if (tr->vec_dot && (tr->act_type == IFN_DTYPE_F32 || tr->quantize_act)) return tr;
     return &g_decode_then_dot;
+}
+
+int ifn_ops_same_act(const ifn_matmul_traits *a, const ifn_matmul_traits *b) {
+    return a->act_type == b->act_type && a->quantize_act == b->quantize_act;
+}
+
+int ifn_ops_can_pack(const ifn_tensor *w) {
+    return w->data && ifn_kernels_get()->matmul_packed[w->type].pack_x8 && w->n_rows % 8 == 0 &&
+           w->n_rows > 0;
+}
+
+ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, int64_t row_end) {
+    if (!ifn_ops_can_pack(w))
+        return ifn_fail(IFN_E_UNSUPPORTED, "ops: no packed kernels for a %lld-row %s tensor",
+                        (long long)w->n_rows, ifn_dtype_get_info(w->type)->name);
+    if (row_begin % 8 || row_end % 8 || row_begin < 0 || row_end > w->n_rows)
+        return ifn_fail(IFN_E_INVALID, "ops: pack range %lld..%lld is not in whole groups",
+                        (long long)row_begin, (long long)row_end);
+    const ifn_pack_x8_fn pack = ifn_kernels_get()->matmul_packed[w->type].pack_x8;
+    for (int64_t r = row_begin; r < row_end; r += 8)
+        pack(ifn_tensor_row(w, r), w->row_bytes, w->n_cols,
+             (unsigned char *)out + (size_t)r * w->row_bytes);
+    return IFN_OK;
 }
 
 size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols) {
@@ -67,11 +96,36 @@ static void matmul_group4(const ifn_tensor *w, const ifn_matmul_traits *tr,
     }
 }
 
+/* Packed groups of rows [row_begin, row_end): tokens in L2-sized tiles, each tile swept by
+ * every group while the group's weights sit in L1. */
+static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
+                          const unsigned char *act, size_t act_stride, int64_t n_tokens, float *y,
+                          int64_t y_stride, int64_t row_begin, int64_t row_end) {
+    IFN_ASSERT(row_begin % 8 == 0 && (row_end % 8 == 0 || row_end == w->n_rows));
+    const size_t group_bytes = 8 * w->row_bytes;
+    /* Bytes of one activation row actually read: 40 per 32 elements, or 4 per float. */
+    const size_t used = tr->act_type == IFN_DTYPE_F32 ? (size_t)w->n_cols * 4
+                                                      : (size_t)w->n_cols / 32 * 40;
+    int64_t tile = (int64_t)(PACKED_TILE_BYTES / (used ? used : 1)) / 4 * 4;
+    if (tile < 4) tile = 4;
+    const unsigned char *packed = w->packed;
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += tile) {
+        const int64_t nt = n_tokens - t0 < tile ? n_tokens - t0 : tile;
+        for (int64_t r = row_begin; r < row_end; r += 8)
+            tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
+                        act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+    }
+}
+
 void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *tr, const void *act,
                     size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
                     int64_t row_begin, int64_t row_end, float *row_scratch) {
     const int64_t n_cols = w->n_cols;
     const unsigned char *act_bytes = act;
+    if (tr->gemm_x8) {
+        matmul_packed(w, tr, act_bytes, act_stride, n_tokens, y, y_stride, row_begin, row_end);
+        return;
+    }
     if (tr->vec_dot) {
         /* Rows are taken in tiles that stay in L2 while each group of four tokens sweeps them,
          * and the four-token kernel unpacks each weight block once per group. The x4 kernels

@@ -9,10 +9,21 @@
 #include "kernels/kernels.h"
 #include "tensor/tensor.h"
 
-/* How a weight type is multiplied: the kernel table's fast or exact traits, or, for a type the
- * table has no dot product for, decode-then-dot on float activations (needs row scratch).
- * Cannot fail; the result is static. */
-const ifn_matmul_traits *ifn_ops_traits(ifn_dtype weight_type, int exact);
+/* How a weight is multiplied: the kernel table's packed traits when w has packed rows (and
+ * exact is 0), else its fast or exact traits, or, for a type the table has no dot product for,
+ * decode-then-dot on float activations (needs row scratch). Cannot fail; the result is static. */
+const ifn_matmul_traits *ifn_ops_traits(const ifn_tensor *w, int exact);
+
+/* 1 if a and b consume the same activation format (one converted buffer serves both). */
+int ifn_ops_same_act(const ifn_matmul_traits *a, const ifn_matmul_traits *b);
+
+/* Packs w's rows into `out` (w->n_rows * w->row_bytes bytes) for the kernel table's packed
+ * traits. IFN_E_UNSUPPORTED when its type has no packed kernels or n_rows is not a multiple of
+ * 8. Rows [row_begin, row_end) only (multiples of 8), so threads can share the work. */
+ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, int64_t row_end);
+
+/* 1 if w can be packed (ifn_ops_pack_rows would succeed). */
+int ifn_ops_can_pack(const ifn_tensor *w);
 
 /* Bytes one activation row of n_cols elements takes in `act_type` (F32 rows are n_cols floats). */
 size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols);
@@ -24,7 +35,8 @@ void ifn_ops_convert_act(const ifn_matmul_traits *traits, const float *x, int64_
 
 /* y[t][r] = sum_c W[r][c] * act[t][c] for rows [row_begin, row_end) and t < n_tokens.
  * act rows come from ifn_ops_convert_act with the same traits. `row_scratch` ([w->n_cols]
- * floats) is used only by the decode-then-dot fallback. */
+ * floats) is used only by the decode-then-dot fallback. With packed traits, row_begin and
+ * row_end must be multiples of 8 (or row_end = n_rows). */
 void ifn_ops_matmul(const ifn_tensor *w, const ifn_matmul_traits *traits, const void *act,
                     size_t act_stride, int64_t n_tokens, float *y, int64_t y_stride,
                     int64_t row_begin, int64_t row_end, float *row_scratch);

@@ -14,6 +14,10 @@ typedef struct ifn_tensor {
     int64_t n_rows;
     size_t row_bytes;
     const void *data; /* NULL for an absent optional tensor */
+    /* The same rows repacked into eight-row groups for the kernel table's matmul_packed traits
+     * (group g = rows 8g..8g+7, 8 * row_bytes bytes), or NULL. Set by the model loader, which
+     * owns it; data stays valid for paths that need plain rows. */
+    const void *packed;
 } ifn_tensor;
 
 /* Start of row `row` (caller guarantees 0 <= row < n_rows). */

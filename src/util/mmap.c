@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,6 +12,15 @@
 #include "util/status.h"
 
 static const unsigned char g_empty_file[1];
+
+void ifn_mmap_drop_pages(const void *addr, size_t len) {
+    const long page_size = sysconf(_SC_PAGESIZE);
+    if (page_size <= 0 || !addr || len == 0) return;
+    const uintptr_t page = (uintptr_t)page_size, start = (uintptr_t)addr;
+    const uintptr_t first = (start + page - 1) / page * page, end = (start + len) / page * page;
+    /* Advice only: on failure the pages simply stay resident. */
+    if (end > first) (void)madvise((void *)first, end - first, MADV_DONTNEED);
+}
 
 ifn_status ifn_mmap_open(const char *path, ifn_mmap *map) {
     map->data = NULL;

@@ -4,7 +4,9 @@
  * 2. a request sharing a 1000-token prefix with an earlier one reuses >= 62 cached blocks,
  *    computes only the rest, and produces the same output as without the prefix cache;
  * 3. n > 1 samples share the prompt and each equals a single-sample run with its seed;
- * 4. aborts and callback cancellation free everything; errors are reported, not crashed on. */
+ * 4. aborts and callback cancellation free everything; errors are reported, not crashed on.
+ * Test 1 runs again on the Q8_0 GGUF of the same model, whose matrices the loader repacks
+ * into eight-row groups, so the packed kernels' batch invariance is checked end to end. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,8 @@
 
 #include "engine/engine.h"
 #include "engine/llm.h"
+#include "kernels/kernels.h"
+#include "model/model.h"
 #include "support/llm_fixture.h"
 #include "support/shared.h"
 
@@ -139,6 +143,27 @@ static void test_engine_batched_preempted_equals_alone(void **state) {
     ifn_engine_destroy(e);
 }
 
+/* The same on stories260K_q8_0.gguf (its own vocabulary), packed kernels at work. */
+static void test_engine_batched_preempted_equals_alone_packed_q8_0(void **state) {
+    (void)state;
+    const char *path = shared_path("models/fixtures/stories260K_q8_0.gguf");
+    if (!path) skip();
+    fixture q8 = {0};
+    ifn_llm_params lp = ifn_llm_params_default();
+    lp.model_path = path;
+    lp.n_ctx = 1;
+    assert_int_equal(ifn_llm_load(&lp, &q8.llm), IFN_OK);
+    const ifn_weight *wq = &ifn_model_layer(ifn_llm_model(q8.llm), 0)->wq;
+    assert_int_equal(wq->type, IFN_DTYPE_Q8_0);
+    if (ifn_kernels_get()->matmul_packed[IFN_DTYPE_Q8_0].gemm_x8)
+        assert_non_null(wq->packed); /* IFN_REPACK is not set in the suite */
+    fixture *saved = *state;
+    *state = &q8;
+    test_engine_batched_preempted_equals_alone(state);
+    *state = saved;
+    ifn_llm_destroy(q8.llm);
+}
+
 static void run_prefix_pair(fixture *f, int prefix_cache, output *first, output *second) {
     static int32_t a[1010], b[1010];
     make_prompt(a, 1005, 42);
@@ -255,6 +280,7 @@ static void test_engine_abort_and_cancel_free_blocks(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine_batched_preempted_equals_alone),
+        cmocka_unit_test(test_engine_batched_preempted_equals_alone_packed_q8_0),
         cmocka_unit_test(test_engine_prefix_cache_reuses_blocks),
         cmocka_unit_test(test_engine_n_samples_share_prompt),
         cmocka_unit_test(test_engine_abort_and_cancel_free_blocks),

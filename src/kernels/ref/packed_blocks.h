@@ -1,0 +1,44 @@
+/* Byte layouts of weights repacked at load time eight rows at a time ("x8 groups"), and of the
+ * activation blocks their matrix kernels read. In a group, block b of the eight rows is stored
+ * together and its quants are interleaved so that one 32-byte vector holds four consecutive
+ * elements of each of the eight rows: lane r of a dot product is row r, so a product of one
+ * group with one token needs no horizontal sums, and eight rows share every activation load.
+ * A group is exactly as large as the eight original rows. Internal to src/kernels. */
+#ifndef IFN_KERNELS_REF_PACKED_BLOCKS_H
+#define IFN_KERNELS_REF_PACKED_BLOCKS_H
+
+#include <stdint.h>
+
+#include "kernels/ref/quant_blocks.h"
+
+#define IFN_PACK_ROWS 8 /* rows per packed group */
+
+/* Block b of eight Q8_0 rows: d[r] is row r's F16 scale; qs[32 * k + 4 * r + i] is element
+ * 4 * k + i of row r (k = 0..7, i = 0..3). */
+typedef struct ifn_block_q8_0x8 {
+    uint16_t d[IFN_PACK_ROWS];
+    int8_t qs[IFN_PACK_ROWS * IFN_QK_SMALL];
+} ifn_block_q8_0x8;
+
+/* Block b of eight Q4_0 rows: d[r] as above; byte 32 * j + 4 * r + i (j = 0..3) holds element
+ * 4 * j + i of row r in its low nibble and element 16 + 4 * j + i in its high nibble, i.e. the
+ * original byte qs[4 * j + i] of row r, so one 32-byte load gives two interleaved chunks. */
+typedef struct ifn_block_q4_0x8 {
+    uint16_t d[IFN_PACK_ROWS];
+    uint8_t qs[IFN_PACK_ROWS * IFN_QK_SMALL / 2];
+} ifn_block_q4_0x8;
+
+/* The activations of the packed 8-bit kernels: a Q8_0 block (same quants, its F16 scale
+ * widened to float) plus the sum of its quants, which Q4_0 weights need to apply their -8
+ * offset after an unsigned product. Written by the quantize_act of the packed traits. */
+typedef struct ifn_block_q8s {
+    float d;
+    int32_t sum;
+    int8_t qs[IFN_QK_SMALL];
+} ifn_block_q8s;
+
+_Static_assert(sizeof(ifn_block_q8_0x8) == 8 * sizeof(ifn_block_q8_0), "Q8_0x8 = 8 Q8_0 blocks");
+_Static_assert(sizeof(ifn_block_q4_0x8) == 8 * sizeof(ifn_block_q4_0), "Q4_0x8 = 8 Q4_0 blocks");
+_Static_assert(sizeof(ifn_block_q8s) == 40, "Q8S block is 40 bytes");
+
+#endif

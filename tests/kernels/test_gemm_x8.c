@@ -1,0 +1,301 @@
+/* Tests of the packed eight-row kernels (matmul_packed in kernels/kernels.h) for Q8_0 and Q4_0:
+ * - packing keeps every weight: the packed group decodes (via the reference kernel with unit
+ *   activations) to the original rows' levels;
+ * - exactness: each output equals an int64 / double reference of the reference's arithmetic
+ *   (exact block sums, float scale product, one fused multiply-add per block) bit for bit, also
+ *   for raw random blocks with extreme levels (Q8_0's -128) and scales;
+ * - the AVX2 variant equals the reference bit for bit (memcmp), quantize_act included;
+ * - batch invariance: a token's outputs are identical whether it runs alone, in any position of
+ *   a batch of 1..13 tokens, or with a padded activation stride;
+ * - the packed product agrees with the unpacked fast path (same quantized activations, another
+ *   summation order) within float rounding;
+ * - ifn_ops_pack_rows / ifn_ops_matmul drive them over row ranges as the forward pass does. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "kernels/ref/packed_blocks.h"
+#include "tensor/ops.h"
+#include "util/alloc.h"
+#include "util/half.h"
+#include "util/rng.h"
+
+static const ifn_dtype g_types[] = {IFN_DTYPE_Q8_0, IFN_DTYPE_Q4_0};
+static const int64_t g_cols[] = {32, 64, 96, 2048, 5632};
+#define MAX_TOKENS 13
+#define ROWS 16 /* two groups */
+
+static float normal(ifn_rng *rng) {
+    float s = 0.0f;
+    for (int i = 0; i < 4; i++) s += ifn_rng_next_f32(rng);
+    return (s - 2.0f) * 1.7320508f;
+}
+
+static const ifn_kernels *avx2_or_null(void) {
+    return ifn_kernels_avx2();
+}
+
+/* Weight rows: quantized random floats, or (raw) random bytes with sane F16 scales. */
+static void make_weights(ifn_rng *rng, ifn_dtype type, int raw, int64_t n, unsigned char *w,
+                         size_t row_bytes) {
+    float *row = malloc((size_t)n * sizeof *row);
+    assert_non_null(row);
+    for (int r = 0; r < ROWS; r++) {
+        unsigned char *dst = w + (size_t)r * row_bytes;
+        if (!raw) {
+            for (int64_t i = 0; i < n; i++) row[i] = normal(rng) * (1.0f + (float)r);
+            assert_int_equal(ifn_quant_row(type, row, dst, n), IFN_OK);
+            continue;
+        }
+        for (size_t i = 0; i < row_bytes; i++) dst[i] = (unsigned char)ifn_rng_next_u64(rng);
+        const size_t block = type == IFN_DTYPE_Q8_0 ? sizeof(ifn_block_q8_0) : sizeof(ifn_block_q4_0);
+        for (int64_t b = 0; b < n / 32; b++) { /* a scale in [2^-12, 2^4), either sign */
+            float d = ldexpf(1.0f + ifn_rng_next_f32(rng), -12 + (int)(ifn_rng_next_u64(rng) % 16));
+            if (ifn_rng_next_u64(rng) & 1) d = -d;
+            uint16_t h = ifn_f32_to_f16(d);
+            memcpy(dst + (size_t)b * block, &h, sizeof h);
+            if (type == IFN_DTYPE_Q8_0 && b == 0) dst[2] = 0x80; /* a -128 level */
+        }
+    }
+    free(row);
+}
+
+/* Level of element e of original row `row` (Q8_0 quant, or Q4_0 nibble - 8) and its scale. */
+static int level_of(ifn_dtype type, const unsigned char *row, int64_t e, float *d) {
+    const int64_t b = e / 32, i = e % 32;
+    uint16_t h;
+    if (type == IFN_DTYPE_Q8_0) {
+        const unsigned char *blk = row + (size_t)b * sizeof(ifn_block_q8_0);
+        memcpy(&h, blk, sizeof h);
+        *d = ifn_f16_to_f32(h);
+        return (int8_t)blk[2 + i];
+    }
+    const unsigned char *blk = row + (size_t)b * sizeof(ifn_block_q4_0);
+    memcpy(&h, blk, sizeof h);
+    *d = ifn_f16_to_f32(h);
+    const uint8_t byte = blk[2 + i % 16];
+    return (i < 16 ? byte & 15 : byte >> 4) - 8;
+}
+
+/* The reference arithmetic, spelled out independently: exact block sums in int64. */
+static float expected_dot(ifn_dtype type, const unsigned char *row, const unsigned char *act,
+                          int64_t n) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / 32; b++) {
+        ifn_block_q8s a;
+        memcpy(&a, act + (size_t)b * sizeof a, sizeof a);
+        int64_t isum = 0, qsum = 0;
+        float dw = 0.0f;
+        for (int i = 0; i < 32; i++) {
+            isum += (int64_t)level_of(type, row, b * 32 + i, &dw) * a.qs[i];
+            qsum += a.qs[i];
+        }
+        assert_int_equal(qsum, a.sum);
+        acc = fmaf((float)isum, dw * a.d, acc);
+    }
+    return acc;
+}
+
+typedef struct fixture {
+    ifn_dtype type;
+    int64_t n;
+    size_t row_bytes, act_stride;
+    unsigned char *w, *packed, *act;
+    float *x;
+} fixture;
+
+static void fixture_make(fixture *f, ifn_rng *rng, ifn_dtype type, int64_t n, int raw) {
+    f->type = type;
+    f->n = n;
+    f->row_bytes = ifn_dtype_row_bytes(type, n);
+    f->act_stride = (size_t)n / 32 * sizeof(ifn_block_q8s) + 24; /* padded, 8-aligned */
+    f->w = ifn_alloc_aligned(64, ROWS * f->row_bytes + 64);
+    f->packed = ifn_alloc_aligned(64, ROWS * f->row_bytes + 64);
+    f->act = ifn_alloc_aligned(64, MAX_TOKENS * f->act_stride + 64);
+    f->x = malloc((size_t)MAX_TOKENS * (size_t)n * sizeof *f->x);
+    assert_true(f->w && f->packed && f->act && f->x);
+    make_weights(rng, type, raw, n, f->w, f->row_bytes);
+    for (int64_t i = 0; i < MAX_TOKENS * n; i++) f->x[i] = normal(rng) * (i % 7 == 0 ? 8.0f : 1.0f);
+}
+
+static void fixture_free(fixture *f) {
+    ifn_free_aligned(f->w);
+    ifn_free_aligned(f->packed);
+    ifn_free_aligned(f->act);
+    free(f->x);
+}
+
+static void quantize(const ifn_matmul_traits *tr, fixture *f) {
+    for (int t = 0; t < MAX_TOKENS; t++)
+        tr->quantize_act(f->x + (int64_t)t * f->n, f->act + (size_t)t * f->act_stride, f->n);
+}
+
+static void pack(const ifn_matmul_traits *tr, fixture *f) {
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->pack_x8(f->w + (size_t)g * 8 * f->row_bytes, f->row_bytes, f->n,
+                    f->packed + (size_t)g * 8 * f->row_bytes);
+}
+
+/* y[t][r] for all rows, n_tok tokens starting at token t0. */
+static void run(const ifn_matmul_traits *tr, const fixture *f, int t0, int n_tok, float *y) {
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->gemm_x8(f->packed + (size_t)g * 8 * f->row_bytes, f->act + (size_t)t0 * f->act_stride,
+                    f->act_stride, n_tok, f->n, y + 8 * g, ROWS);
+}
+
+static void check_table(const ifn_kernels *k, const fixture *f_in) {
+    fixture f = *f_in;
+    const ifn_matmul_traits *tr = &k->matmul_packed[f.type];
+    assert_non_null(tr->gemm_x8);
+    pack(tr, &f);
+    quantize(tr, &f);
+    float all[MAX_TOKENS * ROWS], one[ROWS];
+    run(tr, &f, 0, MAX_TOKENS, all);
+    for (int t = 0; t < MAX_TOKENS; t++)
+        for (int r = 0; r < ROWS; r++) {
+            const float want =
+                expected_dot(f.type, f.w + (size_t)r * f.row_bytes, f.act + (size_t)t * f.act_stride, f.n);
+            if (memcmp(&want, &all[t * ROWS + r], sizeof want) != 0)
+                fail_msg("%s %s n=%lld token %d row %d: %.9g, want %.9g", k->isa,
+                         ifn_dtype_get_info(f.type)->name, (long long)f.n, t, r,
+                         (double)all[t * ROWS + r], (double)want);
+        }
+    /* Batch invariance: every token alone, and every batch size from every start. */
+    for (int t = 0; t < MAX_TOKENS; t++) {
+        run(tr, &f, t, 1, one);
+        assert_memory_equal(one, &all[t * ROWS], sizeof one);
+    }
+    for (int n_tok = 2; n_tok <= 6; n_tok++)
+        for (int t0 = 0; t0 + n_tok <= MAX_TOKENS; t0 += 3) {
+            float part[MAX_TOKENS * ROWS];
+            run(tr, &f, t0, n_tok, part);
+            assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+        }
+}
+
+static void test_packed_kernels_exact_and_batch_invariant(void **state) {
+    (void)state;
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 81);
+    const ifn_kernels *tables[2] = {ifn_kernels_ref(), avx2_or_null()};
+    for (size_t ti = 0; ti < sizeof g_types / sizeof g_types[0]; ti++)
+        for (size_t ci = 0; ci < sizeof g_cols / sizeof g_cols[0]; ci++)
+            for (int raw = 0; raw < 2; raw++) {
+                fixture f;
+                fixture_make(&f, &rng, g_types[ti], g_cols[ci], raw);
+                for (int k = 0; k < 2; k++)
+                    if (tables[k]) check_table(tables[k], &f);
+                fixture_free(&f);
+            }
+}
+
+/* The AVX2 table writes the same activation bytes and outputs as the reference. */
+static void test_avx2_matches_reference_bit_for_bit(void **state) {
+    (void)state;
+    const ifn_kernels *avx2 = avx2_or_null();
+    if (!avx2) skip();
+    const ifn_kernels *ref = ifn_kernels_ref();
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 82);
+    for (size_t ti = 0; ti < sizeof g_types / sizeof g_types[0]; ti++) {
+        fixture f;
+        fixture_make(&f, &rng, g_types[ti], 2048, 0);
+        const size_t act_bytes = MAX_TOKENS * f.act_stride;
+        unsigned char *act_ref = malloc(act_bytes);
+        assert_non_null(act_ref);
+        memset(f.act, 0, act_bytes);
+        quantize(&ref->matmul_packed[f.type], &f);
+        memcpy(act_ref, f.act, act_bytes);
+        memset(f.act, 0, act_bytes);
+        quantize(&avx2->matmul_packed[f.type], &f);
+        assert_memory_equal(act_ref, f.act, act_bytes);
+        float y_ref[MAX_TOKENS * ROWS], y_avx2[MAX_TOKENS * ROWS];
+        pack(&ref->matmul_packed[f.type], &f);
+        run(&ref->matmul_packed[f.type], &f, 0, MAX_TOKENS, y_ref);
+        run(&avx2->matmul_packed[f.type], &f, 0, MAX_TOKENS, y_avx2);
+        assert_memory_equal(y_ref, y_avx2, sizeof y_ref);
+        free(act_ref);
+        fixture_free(&f);
+    }
+}
+
+/* Packed and unpacked fast paths see the same quantized activations and differ only in the
+ * order of float additions. */
+static void test_packed_agrees_with_unpacked_path(void **state) {
+    (void)state;
+    const ifn_kernels *k = ifn_kernels_get();
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 83);
+    for (size_t ti = 0; ti < sizeof g_types / sizeof g_types[0]; ti++) {
+        const int64_t n = 2048;
+        fixture f;
+        fixture_make(&f, &rng, g_types[ti], n, 0);
+        ifn_tensor w = {.type = f.type, .n_cols = n, .n_rows = ROWS, .row_bytes = f.row_bytes,
+                        .data = f.w};
+        const ifn_matmul_traits *plain = ifn_ops_traits(&w, 0);
+        assert_null(plain->gemm_x8);
+        assert_true(ifn_ops_can_pack(&w));
+        assert_int_equal(ifn_ops_pack_rows(&w, f.packed, 0, ROWS), IFN_OK);
+        w.packed = f.packed;
+        const ifn_matmul_traits *packed = ifn_ops_traits(&w, 0);
+        assert_ptr_equal(packed, &k->matmul_packed[f.type]);
+        assert_false(ifn_ops_same_act(plain, packed));
+        assert_null(ifn_ops_traits(&w, 1)->gemm_x8); /* the exact path keeps plain rows */
+
+        const size_t stride = (size_t)n * sizeof(float);
+        unsigned char *act_plain = ifn_alloc_aligned(64, MAX_TOKENS * stride);
+        unsigned char *act_packed = ifn_alloc_aligned(64, MAX_TOKENS * stride);
+        float y_plain[MAX_TOKENS * ROWS], y_packed[MAX_TOKENS * ROWS];
+        float *scratch = ifn_alloc_aligned(64, (size_t)n * sizeof(float));
+        assert_true(act_plain && act_packed && scratch);
+        ifn_ops_convert_act(plain, f.x, n, act_plain, stride, 0, MAX_TOKENS);
+        ifn_ops_convert_act(packed, f.x, n, act_packed, stride, 0, MAX_TOKENS);
+        ifn_ops_matmul(&w, plain, act_plain, stride, MAX_TOKENS, y_plain, ROWS, 0, ROWS, scratch);
+        /* Two calls over the two groups, as two threads would split them. */
+        ifn_ops_matmul(&w, packed, act_packed, stride, MAX_TOKENS, y_packed, ROWS, 0, 8, scratch);
+        ifn_ops_matmul(&w, packed, act_packed, stride, MAX_TOKENS, y_packed, ROWS, 8, ROWS, scratch);
+        for (int i = 0; i < MAX_TOKENS * ROWS; i++) {
+            const double tol = 1e-5 * (fabs((double)y_plain[i]) + 1.0) * sqrt((double)n);
+            if (fabs((double)y_plain[i] - (double)y_packed[i]) > tol)
+                fail_msg("%s output %d: packed %.9g, plain %.9g", ifn_dtype_get_info(f.type)->name,
+                         i, (double)y_packed[i], (double)y_plain[i]);
+        }
+        ifn_free_aligned(act_plain);
+        ifn_free_aligned(act_packed);
+        ifn_free_aligned(scratch);
+        fixture_free(&f);
+    }
+}
+
+static void test_pack_refuses_what_it_cannot_pack(void **state) {
+    (void)state;
+    static unsigned char data[12 * 34];
+    ifn_tensor w = {.type = IFN_DTYPE_Q8_0, .n_cols = 32, .n_rows = 12, .row_bytes = 34, .data = data};
+    assert_false(ifn_ops_can_pack(&w)); /* 12 rows: not whole groups */
+    assert_int_equal(ifn_ops_pack_rows(&w, data, 0, 8), IFN_E_UNSUPPORTED);
+    w.n_rows = 8;
+    assert_true(ifn_ops_can_pack(&w));
+    static unsigned char out[8 * 34];
+    assert_int_equal(ifn_ops_pack_rows(&w, out, 0, 4), IFN_E_INVALID);
+    ifn_tensor f16 = {.type = IFN_DTYPE_Q5_K, .n_cols = 256, .n_rows = 8, .row_bytes = 176, .data = data};
+    assert_false(ifn_ops_can_pack(&f16));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_packed_kernels_exact_and_batch_invariant),
+        cmocka_unit_test(test_avx2_matches_reference_bit_for_bit),
+        cmocka_unit_test(test_packed_agrees_with_unpacked_path),
+        cmocka_unit_test(test_pack_refuses_what_it_cannot_pack),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

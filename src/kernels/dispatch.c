@@ -12,6 +12,7 @@
 #include "kernels/ref/vec_dot_ref.h"
 #include "kernels/ref/vec_dot_x4_ref.h"
 #include "kernels/x86/gemm_x8_avx2.h"
+#include "kernels/x86/gemm_x8_half_avx2.h"
 #include "kernels/x86/quant_act_avx2.h"
 #include "kernels/x86/vec_dot_avx2.h"
 #include "kernels/x86/vec_dot_exact_avx2.h"
@@ -57,6 +58,9 @@ static int cpu_has_avx2_fma(void) {
     { IFN_DTYPE_##act, quant, dot, dot_x4, NULL }
 #define WITH_Q8_0_X4S(quant, dot, dot_x4, dot_x4s)                                                 \
     { IFN_DTYPE_Q8_0, quant, dot, dot_x4, dot_x4s }
+/* Packed eight-row groups over float activations (16-bit float weights). */
+#define PACKED_F32(pack, gemm)                                                                     \
+    { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .pack_x8 = pack, .gemm_x8 = gemm }
 /* Packed eight-row groups over 8-bit activation blocks with sums (ifn_block_q8s). */
 #define PACKED_Q8S(quant, pack, gemm)                                                              \
     { .act_type = IFN_DTYPE_Q8_0, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm }
@@ -123,6 +127,8 @@ static const ifn_kernels g_kernels_ref = {
                                           ifn_gemm_x8_q4_0_ref),
             [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_ref, ifn_pack_x8_q8_0,
                                           ifn_gemm_x8_q8_0_ref),
+            [IFN_DTYPE_F16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_f16_ref),
+            [IFN_DTYPE_BF16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_ref),
         },
     .attn = ifn_attention_ref,
     .rmsnorm = ifn_elementwise_rmsnorm_ref,
@@ -203,6 +209,8 @@ static const ifn_kernels g_kernels_avx2 = {
                                           ifn_gemm_x8_q4_0_avx2),
             [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_avx2, ifn_pack_x8_q8_0,
                                           ifn_gemm_x8_q8_0_avx2),
+            [IFN_DTYPE_F16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_f16_avx2),
+            [IFN_DTYPE_BF16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_avx2),
         },
     .attn = ifn_attention_avx2,
     .rmsnorm = ifn_elementwise_rmsnorm_avx2,

@@ -1,4 +1,5 @@
-/* Tests of the packed eight-row kernels (matmul_packed in kernels/kernels.h) for Q8_0 and Q4_0:
+/* Tests of the packed eight-row kernels (matmul_packed in kernels/kernels.h) for Q8_0 and Q4_0
+ * (and, in test_half_*, F16 and BF16 over float activations):
  * - packing keeps every weight: the packed group decodes (via the reference kernel with unit
  *   activations) to the original rows' levels;
  * - exactness: each output equals an int64 / double reference of the reference's arithmetic
@@ -29,7 +30,7 @@
 #include "util/half.h"
 #include "util/rng.h"
 
-static const ifn_dtype g_types[] = {IFN_DTYPE_Q8_0, IFN_DTYPE_Q4_0};
+static const ifn_dtype g_types[] = {IFN_DTYPE_Q8_0, IFN_DTYPE_Q4_0}; /* the 8-bit kernels */
 static const int64_t g_cols[] = {32, 64, 96, 2048, 5632};
 #define MAX_TOKENS 13
 #define ROWS 16 /* two groups */
@@ -276,6 +277,83 @@ static void test_packed_agrees_with_unpacked_path(void **state) {
     }
 }
 
+/* ---- F16 / BF16 groups ---- */
+
+static float half_at(ifn_dtype type, const unsigned char *row, int64_t e) {
+    uint16_t h;
+    memcpy(&h, row + 2 * e, sizeof h);
+    return type == IFN_DTYPE_F16 ? ifn_f16_to_f32(h) : ifn_bf16_to_f32(h);
+}
+
+static void check_half(const ifn_kernels *k, ifn_dtype type, int64_t n, const unsigned char *w,
+                       const float *x, size_t x_stride) {
+    const ifn_matmul_traits *tr = &k->matmul_packed[type];
+    assert_non_null(tr->gemm_x8);
+    assert_int_equal(tr->act_type, IFN_DTYPE_F32);
+    const size_t row_bytes = (size_t)n * 2;
+    unsigned char *packed = malloc(ROWS * row_bytes);
+    assert_non_null(packed);
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->pack_x8(w + (size_t)g * 8 * row_bytes, row_bytes, n, packed + (size_t)g * 8 * row_bytes);
+    float all[MAX_TOKENS * ROWS], part[MAX_TOKENS * ROWS];
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->gemm_x8(packed + (size_t)g * 8 * row_bytes, x, x_stride, MAX_TOKENS, n, all + 8 * g, ROWS);
+    for (int t = 0; t < MAX_TOKENS; t++)
+        for (int r = 0; r < ROWS; r++) {
+            const float *a = (const float *)(const void *)((const unsigned char *)x + (size_t)t * x_stride);
+            float even = 0.0f, odd = 0.0f;
+            for (int64_t e = 0; e < n; e++) {
+                const float v = half_at(type, w + (size_t)r * row_bytes, e);
+                if (e % 2 == 0)
+                    even = fmaf(v, a[e], even);
+                else
+                    odd = fmaf(v, a[e], odd);
+            }
+            const float want = even + odd;
+            if (memcmp(&want, &all[t * ROWS + r], sizeof want) != 0)
+                fail_msg("%s %s n=%lld token %d row %d: %.9g, want %.9g", k->isa,
+                         ifn_dtype_get_info(type)->name, (long long)n, t, r,
+                         (double)all[t * ROWS + r], (double)want);
+        }
+    for (int n_tok = 1; n_tok <= 6; n_tok++)
+        for (int t0 = 0; t0 + n_tok <= MAX_TOKENS; t0 += 2) {
+            for (int g = 0; g < ROWS / 8; g++)
+                tr->gemm_x8(packed + (size_t)g * 8 * row_bytes,
+                            (const unsigned char *)x + (size_t)t0 * x_stride, x_stride, n_tok, n,
+                            part + 8 * g, ROWS);
+            assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+        }
+    free(packed);
+}
+
+static void test_half_kernels_exact_and_batch_invariant(void **state) {
+    (void)state;
+    static const ifn_dtype types[] = {IFN_DTYPE_F16, IFN_DTYPE_BF16};
+    static const int64_t lengths[] = {1, 2, 7, 8, 33, 2048, 2049};
+    const ifn_kernels *tables[2] = {ifn_kernels_ref(), avx2_or_null()};
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 84);
+    for (size_t ti = 0; ti < 2; ti++)
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+            const int64_t n = lengths[li];
+            const size_t x_stride = (size_t)n * sizeof(float) + 16;
+            float *src = malloc((size_t)n * sizeof *src);
+            unsigned char *w = malloc(ROWS * (size_t)n * 2);
+            float *x = malloc(MAX_TOKENS * x_stride);
+            assert_true(src && w && x);
+            for (int r = 0; r < ROWS; r++) {
+                for (int64_t e = 0; e < n; e++) src[e] = normal(&rng);
+                assert_int_equal(ifn_quant_row(types[ti], src, w + (size_t)r * (size_t)n * 2, n), IFN_OK);
+            }
+            for (size_t i = 0; i < MAX_TOKENS * x_stride / sizeof(float); i++) x[i] = normal(&rng);
+            for (int k = 0; k < 2; k++)
+                if (tables[k]) check_half(tables[k], types[ti], n, w, x, x_stride);
+            free(src);
+            free(w);
+            free(x);
+        }
+}
+
 static void test_pack_refuses_what_it_cannot_pack(void **state) {
     (void)state;
     static unsigned char data[12 * 34];
@@ -286,8 +364,8 @@ static void test_pack_refuses_what_it_cannot_pack(void **state) {
     assert_true(ifn_ops_can_pack(&w));
     static unsigned char out[8 * 34];
     assert_int_equal(ifn_ops_pack_rows(&w, out, 0, 4), IFN_E_INVALID);
-    ifn_tensor f16 = {.type = IFN_DTYPE_Q5_K, .n_cols = 256, .n_rows = 8, .row_bytes = 176, .data = data};
-    assert_false(ifn_ops_can_pack(&f16));
+    ifn_tensor q5k = {.type = IFN_DTYPE_Q5_K, .n_cols = 256, .n_rows = 8, .row_bytes = 176, .data = data};
+    assert_false(ifn_ops_can_pack(&q5k));
 }
 
 int main(void) {
@@ -295,6 +373,7 @@ int main(void) {
         cmocka_unit_test(test_packed_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_avx2_matches_reference_bit_for_bit),
         cmocka_unit_test(test_packed_agrees_with_unpacked_path),
+        cmocka_unit_test(test_half_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_pack_refuses_what_it_cannot_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

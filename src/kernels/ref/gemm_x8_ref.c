@@ -41,6 +41,15 @@ void ifn_pack_x8_q4_0(const void *rows, size_t row_bytes, int64_t n_cols, void *
     }
 }
 
+void ifn_pack_x8_16bit(const void *rows, size_t row_bytes, int64_t n_cols, void *out) {
+    const unsigned char *src = rows;
+    unsigned char *dst = out;
+    for (int64_t e = 0; e < n_cols; e++)
+        for (int r = 0; r < IFN_PACK_ROWS; r++)
+            memcpy(dst + 2 * ((size_t)e * IFN_PACK_ROWS + (size_t)r),
+                   src + (size_t)r * row_bytes + 2 * (size_t)e, 2);
+}
+
 void ifn_quant_act_q8s_ref(const float *x, void *out, int64_t n) {
     unsigned char *dst = out;
     for (int64_t b = 0; b < n / IFN_QK_SMALL; b++) {
@@ -110,4 +119,40 @@ void ifn_gemm_x8_q8_0_ref(const void *group, const void *act, size_t act_stride,
 void ifn_gemm_x8_q4_0_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
                           int64_t n_cols, float *y, int64_t y_stride) {
     gemm_x8(PACKED_Q4_0, group, act, act_stride, n_tokens, n_cols, y, y_stride);
+}
+
+/* 16-bit float weights: F16, or BF16 (the high half of a float32). */
+static float half_value(int is_bf16, const unsigned char *p) {
+    uint16_t h;
+    memcpy(&h, p, sizeof h);
+    return is_bf16 ? ifn_bf16_to_f32(h) : ifn_f16_to_f32(h);
+}
+
+static void gemm_x8_16bit(int is_bf16, const void *group, const void *act, size_t act_stride,
+                          int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    const unsigned char *g = group;
+    for (int64_t t = 0; t < n_tokens; t++) {
+        const float *a = (const float *)(const void *)((const unsigned char *)act + (size_t)t * act_stride);
+        for (int r = 0; r < IFN_PACK_ROWS; r++) {
+            float even = 0.0f, odd = 0.0f;
+            for (int64_t e = 0; e < n_cols; e++) {
+                const float w = half_value(is_bf16, g + 2 * ((size_t)e * IFN_PACK_ROWS + (size_t)r));
+                if (e % 2 == 0)
+                    even = fmaf(w, a[e], even);
+                else
+                    odd = fmaf(w, a[e], odd);
+            }
+            y[t * y_stride + r] = even + odd;
+        }
+    }
+}
+
+void ifn_gemm_x8_f16_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
+                         int64_t n_cols, float *y, int64_t y_stride) {
+    gemm_x8_16bit(0, group, act, act_stride, n_tokens, n_cols, y, y_stride);
+}
+
+void ifn_gemm_x8_bf16_ref(const void *group, const void *act, size_t act_stride,
+                          int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    gemm_x8_16bit(1, group, act, act_stride, n_tokens, n_cols, y, y_stride);
 }

@@ -10,6 +10,8 @@
 /* Eight rows (row_bytes apart, n_cols elements each, a whole number of blocks) into one group. */
 void ifn_pack_x8_q8_0(const void *rows, size_t row_bytes, int64_t n_cols, void *out);
 void ifn_pack_x8_q4_0(const void *rows, size_t row_bytes, int64_t n_cols, void *out);
+/* F16 and BF16 rows (any length). */
+void ifn_pack_x8_16bit(const void *rows, size_t row_bytes, int64_t n_cols, void *out);
 
 /* Float rows to ifn_block_q8s blocks: the quants and (widened) scale of Q8_0 quantization,
  * plus each block's quant sum. */
@@ -20,5 +22,12 @@ void ifn_gemm_x8_q8_0_ref(const void *group, const void *act, size_t act_stride,
                           int64_t n_cols, float *y, int64_t y_stride);
 void ifn_gemm_x8_q4_0_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
                           int64_t n_cols, float *y, int64_t y_stride);
+
+/* F16 / BF16 groups over float32 activations: per row and token, even elements fused-added
+ * into one float accumulator and odd ones into another, in order, then even + odd. */
+void ifn_gemm_x8_f16_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
+                         int64_t n_cols, float *y, int64_t y_stride);
+void ifn_gemm_x8_bf16_ref(const void *group, const void *act, size_t act_stride,
+                          int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 
 #endif

@@ -28,6 +28,9 @@ typedef struct ifn_block_q4_0x8 {
     uint8_t qs[IFN_PACK_ROWS * IFN_QK_SMALL / 2];
 } ifn_block_q4_0x8;
 
+/* Eight F16 (or BF16) rows: element e of row r is the 16-bit value at index 8 * e + r, so the
+ * eight rows' element e are one 16-byte vector. Any row length. */
+
 /* The activations of the packed 8-bit kernels: a Q8_0 block (same quants, its F16 scale
  * widened to float) plus the sum of its quants, which Q4_0 weights need to apply their -8
  * offset after an unsigned product. Written by the quantize_act of the packed traits. */

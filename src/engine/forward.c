@@ -270,6 +270,39 @@ static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int3
     }
 }
 
+/* Fixed cost of one attention item, in positions read: call, tile setup, output. */
+#define ATTN_ITEM_OVERHEAD 16
+
+/* This thread's share [i0, i1) of the (token, KV head) items, item = token * n_head_kv + head,
+ * cut where the work (positions read, plus a fixed cost) divides evenly: causal attention over a
+ * prompt costs each token its position, so equal item counts would leave the thread holding the
+ * later tokens with most of the work while the others wait at the barrier. */
+static void split_attention(const ifn_forward *f, int32_t n, int ith, int nth, int64_t *i0,
+                            int64_t *i1) {
+    const int64_t heads = f->hp.n_head_kv;
+    int64_t total = 0;
+    for (int32_t t = 0; t < n; t++) total += (f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD) * heads;
+    const int64_t lo = total * ith / nth, hi = total * (ith + 1) / nth;
+    /* Item k (cost c, starting at cumulative cost `cum`) belongs to the thread whose share
+     * holds cum: the first item with cum >= lo starts the range, the first with cum >= hi ends
+     * it. Every thread computes the same cuts, so the ranges tile [0, n * heads). */
+    int64_t cum = 0, begin = -1, end = -1;
+    for (int32_t t = 0; t < n && end < 0; t++) {
+        const int64_t c = f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD;
+        for (int64_t h = 0; h < heads; h++, cum += c) {
+            if (begin < 0 && cum >= lo) begin = (int64_t)t * heads + h;
+            if (cum >= hi) {
+                end = (int64_t)t * heads + h;
+                break;
+            }
+        }
+    }
+    if (begin < 0) begin = (int64_t)n * heads;
+    if (end < 0 || ith == nth - 1) end = (int64_t)n * heads;
+    *i0 = begin;
+    *i1 = end < begin ? begin : end;
+}
+
 /* Attention for this thread's (token, KV head) items: the query heads of one group read each
  * K/V row once (flash-style kernel, online softmax over the sequence's blocks). */
 static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, int nth) {
@@ -279,8 +312,8 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
     const void **v_blocks = k_blocks + f->max_blocks;
     const int32_t group = f->hp.n_head / f->hp.n_head_kv, head_dim = f->hp.head_dim;
     const size_t elem = kp->kv_type == IFN_DTYPE_F16 ? 2 : 4;
-    int64_t items = (int64_t)s->n * f->hp.n_head_kv, i0, i1;
-    ifn_pool_split(items, 1, ith, nth, &i0, &i1);
+    int64_t i0, i1;
+    split_attention(f, s->n, ith, nth, &i0, &i1);
     int32_t cached_seq = -1;
     for (int64_t item = i0; item < i1; item++) {
         int32_t t = (int32_t)(item / f->hp.n_head_kv), kvh = (int32_t)(item % f->hp.n_head_kv);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/ref/gemm_x8_kquant_ref.h"
 #include "kernels/ref/gemm_x8_ref.h"
+#include "kernels/ref/packed_blocks.h"
 #include "kernels/ref/quant_act_ref.h"
 #include "kernels/ref/vec_dot_exact_ref.h"
 #include "kernels/ref/vec_dot_kquant_ref.h"
@@ -13,6 +15,7 @@
 #include "kernels/ref/vec_dot_x4_ref.h"
 #include "kernels/x86/gemm_x8_avx2.h"
 #include "kernels/x86/gemm_x8_half_avx2.h"
+#include "kernels/x86/gemm_x8_kquant_avx2.h"
 #include "kernels/x86/quant_act_avx2.h"
 #include "kernels/x86/vec_dot_avx2.h"
 #include "kernels/x86/vec_dot_exact_avx2.h"
@@ -60,10 +63,16 @@ static int cpu_has_avx2_fma(void) {
     { IFN_DTYPE_Q8_0, quant, dot, dot_x4, dot_x4s }
 /* Packed eight-row groups over float activations (16-bit float weights). */
 #define PACKED_F32(pack, gemm)                                                                     \
-    { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .pack_x8 = pack, .gemm_x8 = gemm }
+    { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .pack_x8 = pack, .gemm_x8 = gemm,            \
+      .group_block_bytes = 16 }
 /* Packed eight-row groups over 8-bit activation blocks with sums (ifn_block_q8s). */
-#define PACKED_Q8S(quant, pack, gemm)                                                              \
-    { .act_type = IFN_DTYPE_Q8_0, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm }
+#define PACKED_Q8S(quant, pack, gemm, block_bytes)                                                 \
+    { .act_type = IFN_DTYPE_Q8_0, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm,           \
+      .group_block_bytes = block_bytes }
+/* Packed eight-row groups of K-quant super-blocks over Q8_K activations. */
+#define PACKED_Q8K(quant, pack, gemm, block_bytes)                                                 \
+    { .act_type = IFN_DTYPE_Q8_K, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm,           \
+      .group_block_bytes = block_bytes }
 
 /* F16 weights take float32 activations on the fast path too: the weights need converting with
  * F16C either way, bench_kernels measures F16 activations no faster ("F16xF16"), and float
@@ -124,9 +133,11 @@ static const ifn_kernels g_kernels_ref = {
     .matmul_packed =
         {
             [IFN_DTYPE_Q4_0] = PACKED_Q8S(ifn_quant_act_q8s_ref, ifn_pack_x8_q4_0,
-                                          ifn_gemm_x8_q4_0_ref),
+                                          ifn_gemm_x8_q4_0_ref, sizeof(ifn_block_q4_0x8)),
             [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_ref, ifn_pack_x8_q8_0,
-                                          ifn_gemm_x8_q8_0_ref),
+                                          ifn_gemm_x8_q8_0_ref, sizeof(ifn_block_q8_0x8)),
+            [IFN_DTYPE_Q4_K] = PACKED_Q8K(ifn_quant_act_q8_k_ref, ifn_pack_x8_q4_k,
+                                          ifn_gemm_x8_q4_k_ref, sizeof(ifn_block_q4_kx8)),
             [IFN_DTYPE_F16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_f16_ref),
             [IFN_DTYPE_BF16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_ref),
         },
@@ -206,9 +217,11 @@ static const ifn_kernels g_kernels_avx2 = {
     .matmul_packed =
         {
             [IFN_DTYPE_Q4_0] = PACKED_Q8S(ifn_quant_act_q8s_avx2, ifn_pack_x8_q4_0,
-                                          ifn_gemm_x8_q4_0_avx2),
+                                          ifn_gemm_x8_q4_0_avx2, sizeof(ifn_block_q4_0x8)),
             [IFN_DTYPE_Q8_0] = PACKED_Q8S(ifn_quant_act_q8s_avx2, ifn_pack_x8_q8_0,
-                                          ifn_gemm_x8_q8_0_avx2),
+                                          ifn_gemm_x8_q8_0_avx2, sizeof(ifn_block_q8_0x8)),
+            [IFN_DTYPE_Q4_K] = PACKED_Q8K(ifn_quant_act_q8_k_avx2, ifn_pack_x8_q4_k,
+                                          ifn_gemm_x8_q4_k_avx2, sizeof(ifn_block_q4_kx8)),
             [IFN_DTYPE_F16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_f16_avx2),
             [IFN_DTYPE_BF16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_avx2),
         },

@@ -36,8 +36,8 @@ typedef void (*ifn_vec_dot_x4_scaled_fn)(const void *w_row, const void *act, siz
 
 /* ---- packed weights: eight rows per group (layouts in kernels/ref/packed_blocks.h) ---- */
 
-/* Packs eight rows (row_bytes apart, n_cols elements each) into one group of 8 * row_bytes
- * bytes at out. Cannot fail; thread-safe. */
+/* Packs eight rows (row_bytes apart, n_cols elements each) into one group at out (the traits'
+ * group_block_bytes per block of the weight type). Cannot fail; thread-safe. */
 typedef void (*ifn_pack_x8_fn)(const void *rows, size_t row_bytes, int64_t n_cols, void *out);
 
 /* y[t * y_stride + r] = dot(row r of the packed group, token t's activation row) for r < 8 and
@@ -57,6 +57,7 @@ typedef struct ifn_matmul_traits {
     /* Packed traits only (kernel table's matmul_packed): vec_dot and the x4 forms are NULL. */
     ifn_pack_x8_fn pack_x8;
     ifn_gemm_x8_fn gemm_x8;
+    int32_t group_block_bytes; /* bytes of one block (of the weight type) of eight packed rows */
 } ifn_matmul_traits;
 
 /* ---- attention ---- */

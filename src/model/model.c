@@ -7,14 +7,20 @@
 #include "model/model_impl.h"
 #include "util/alloc.h"
 #include "util/log.h"
+#include "util/os_memory.h"
 #include "util/status.h"
+
+/* Buffers from this size up are aligned for huge pages and advised to use them. */
+#define HUGE_BUFFER_BYTES ((size_t)4 << 20)
 
 void *ifn_model_alloc_buffer(ifn_model *model, size_t count, size_t elem_size) {
     size_t bytes;
     if (!ifn_mul_size(count, elem_size, &bytes) || bytes > SIZE_MAX - 64) return NULL;
     /* 64 bytes of header keep the payload 64-byte aligned for vector loads. */
-    owned_buffer *buf = ifn_alloc_aligned(64, bytes + 64);
+    const int huge = bytes >= HUGE_BUFFER_BYTES;
+    owned_buffer *buf = ifn_alloc_aligned(huge ? (size_t)2 << 20 : 64, bytes + 64);
     if (!buf) return NULL;
+    if (huge) ifn_os_advise_huge_pages(buf, bytes + 64);
     memset(buf, 0, bytes + 64);
     buf->next = model->buffers;
     model->buffers = buf;

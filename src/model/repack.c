@@ -1,9 +1,10 @@
-/* Load-time repacking: every matrix the kernel table has packed kernels for (Q8_0, Q4_0 with a
- * multiple of 8 rows) gets a copy in eight-row groups, which the forward pass then multiplies
- * with the packed kernels. The copy is as large as the original; the original's pages in the
- * file mapping are dropped afterwards (they stay readable, re-read from the file by the paths
- * that want plain rows: the exact kernels and embedding lookups), so resident memory stays
- * about one copy of the weights. IFN_REPACK=0 turns it off. */
+/* Load-time repacking: every matrix the kernel table has packed kernels for (Q8_0, Q4_0, Q4_K,
+ * F16, BF16; a multiple of 8 rows) gets a copy in eight-row groups, which the forward pass then
+ * multiplies with the packed kernels. The copy is as large as the original (Q4_K: +8 %, its
+ * scales stored unpacked). The original's pages in the file mapping are dropped afterwards; they
+ * stay readable, re-read from the file by the paths that want plain rows (the exact kernels,
+ * embedding lookups), so resident memory stays about one copy of the weights.
+ * IFN_REPACK=0 in the environment turns it off. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,17 +14,17 @@
 #include "util/log.h"
 #include "util/status.h"
 
-/* Packs w in place of nothing: sets w->packed to a model-owned copy. `keep_pages`: the plain
- * rows are also read elsewhere (a tied embedding), so their pages are left resident. */
+/* Sets w->packed to a model-owned packed copy of w, when w can be packed. `keep_pages`: the
+ * plain rows are also read elsewhere (a tied embedding), so their pages stay resident. */
 static ifn_status pack_weight(ifn_model *model, ifn_weight *w, int keep_pages, size_t *packed) {
     if (!ifn_ops_can_pack(w)) return IFN_OK;
-    const size_t bytes = (size_t)w->n_rows * w->row_bytes;
+    const size_t bytes = ifn_ops_packed_bytes(w);
     void *copy = ifn_model_alloc_buffer(model, bytes, 1);
     if (!copy) return ifn_fail(IFN_E_NOMEM, "model: no memory to repack a %zu-byte matrix", bytes);
     ifn_status st = ifn_ops_pack_rows(w, copy, 0, w->n_rows);
     if (st != IFN_OK) return st;
     w->packed = copy;
-    if (!keep_pages) ifn_mmap_drop_pages(w->data, bytes);
+    if (!keep_pages) ifn_mmap_drop_pages(w->data, (size_t)w->n_rows * w->row_bytes);
     *packed += bytes;
     return IFN_OK;
 }

@@ -37,6 +37,17 @@ int ifn_ops_can_pack(const ifn_tensor *w) {
            w->n_rows > 0;
 }
 
+/* Bytes of one packed group of w's rows under traits tr. */
+static size_t group_bytes_of(const ifn_tensor *w, const ifn_matmul_traits *tr) {
+    const ifn_dtype_info *info = ifn_dtype_get_info(w->type);
+    return (size_t)(w->n_cols / info->block_elems) * (size_t)tr->group_block_bytes;
+}
+
+size_t ifn_ops_packed_bytes(const ifn_tensor *w) {
+    if (!ifn_ops_can_pack(w)) return 0;
+    return (size_t)(w->n_rows / 8) * group_bytes_of(w, &ifn_kernels_get()->matmul_packed[w->type]);
+}
+
 ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, int64_t row_end) {
     if (!ifn_ops_can_pack(w))
         return ifn_fail(IFN_E_UNSUPPORTED, "ops: no packed kernels for a %lld-row %s tensor",
@@ -44,10 +55,11 @@ ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, 
     if (row_begin % 8 || row_end % 8 || row_begin < 0 || row_end > w->n_rows)
         return ifn_fail(IFN_E_INVALID, "ops: pack range %lld..%lld is not in whole groups",
                         (long long)row_begin, (long long)row_end);
-    const ifn_pack_x8_fn pack = ifn_kernels_get()->matmul_packed[w->type].pack_x8;
+    const ifn_matmul_traits *tr = &ifn_kernels_get()->matmul_packed[w->type];
+    const size_t group_bytes = group_bytes_of(w, tr);
     for (int64_t r = row_begin; r < row_end; r += 8)
-        pack(ifn_tensor_row(w, r), w->row_bytes, w->n_cols,
-             (unsigned char *)out + (size_t)r * w->row_bytes);
+        tr->pack_x8(ifn_tensor_row(w, r), w->row_bytes, w->n_cols,
+                    (unsigned char *)out + (size_t)(r / 8) * group_bytes);
     return IFN_OK;
 }
 
@@ -102,8 +114,8 @@ static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
                           const unsigned char *act, size_t act_stride, int64_t n_tokens, float *y,
                           int64_t y_stride, int64_t row_begin, int64_t row_end) {
     IFN_ASSERT(row_begin % 8 == 0 && (row_end % 8 == 0 || row_end == w->n_rows));
-    const size_t group_bytes = 8 * w->row_bytes;
-    /* Bytes of one activation row actually read: 40 per 32 elements, or 4 per float. */
+    const size_t group_bytes = group_bytes_of(w, tr);
+    /* Bytes of one activation row actually read: 4 per float, about 1.2 per 8-bit element. */
     const size_t used = tr->act_type == IFN_DTYPE_F32 ? (size_t)w->n_cols * 4
                                                       : (size_t)w->n_cols / 32 * 40;
     int64_t tile = (int64_t)(PACKED_TILE_BYTES / (used ? used : 1)) / 4 * 4;

@@ -17,7 +17,11 @@ const ifn_matmul_traits *ifn_ops_traits(const ifn_tensor *w, int exact);
 /* 1 if a and b consume the same activation format (one converted buffer serves both). */
 int ifn_ops_same_act(const ifn_matmul_traits *a, const ifn_matmul_traits *b);
 
-/* Packs w's rows into `out` (w->n_rows * w->row_bytes bytes) for the kernel table's packed
+/* Bytes of w packed for the kernel table's packed traits (about w's own size; K-quants carry
+ * unpacked scales), or 0 when w cannot be packed. */
+size_t ifn_ops_packed_bytes(const ifn_tensor *w);
+
+/* Packs w's rows into `out` (ifn_ops_packed_bytes(w) bytes) for the kernel table's packed
  * traits. IFN_E_UNSUPPORTED when its type has no packed kernels or n_rows is not a multiple of
  * 8. Rows [row_begin, row_end) only (multiples of 8), so threads can share the work. */
 ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, int64_t row_end);

@@ -1,5 +1,8 @@
 #include "util/os_memory.h"
 
+#include <stdint.h>
+#include <sys/mman.h>
+
 #include <stdio.h>
 #include <unistd.h>
 
@@ -12,4 +15,15 @@ size_t ifn_os_memory_available_bytes(void) {
     if (fp) fclose(fp);
     if (kb == 0) kb = (size_t)sysconf(_SC_PHYS_PAGES) / 1024 * (size_t)sysconf(_SC_PAGESIZE);
     return kb * 1024;
+}
+
+void ifn_os_advise_huge_pages(void *addr, size_t len) {
+#ifdef MADV_HUGEPAGE
+    const uintptr_t huge = (uintptr_t)2 << 20, start = (uintptr_t)addr;
+    const uintptr_t first = (start + huge - 1) / huge * huge, end = (start + len) / huge * huge;
+    if (end > first) (void)madvise((void *)first, end - first, MADV_HUGEPAGE);
+#else
+    (void)addr;
+    (void)len;
+#endif
 }

@@ -1,5 +1,5 @@
 /* Tests of the packed eight-row kernels (matmul_packed in kernels/kernels.h) for Q8_0 and Q4_0
- * (and, in test_half_*, F16 and BF16 over float activations):
+ * (and, in test_q4_k_* and test_half_*, Q4_K over Q8_K and F16 / BF16 over float activations):
  * - packing keeps every weight: the packed group decodes (via the reference kernel with unit
  *   activations) to the original rows' levels;
  * - exactness: each output equals an int64 / double reference of the reference's arithmetic
@@ -24,6 +24,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/quant.h"
+#include "kernels/ref/act_blocks.h"
 #include "kernels/ref/packed_blocks.h"
 #include "tensor/ops.h"
 #include "util/alloc.h"
@@ -277,6 +278,123 @@ static void test_packed_agrees_with_unpacked_path(void **state) {
     }
 }
 
+/* ---- Q4_K groups ---- */
+
+#define Q4K_COLS 512 /* two super-blocks */
+
+/* Row r's dot with one Q8_K activation row, from the original Q4_K bytes (ggml's layout). */
+static float expected_q4_k(const unsigned char *row, const unsigned char *act, int64_t n) {
+    float acc = 0.0f;
+    for (int64_t b = 0; b < n / 256; b++) {
+        ifn_block_q4_k w;
+        ifn_block_q8_k a;
+        memcpy(&w, row + (size_t)b * sizeof w, sizeof w);
+        memcpy(&a, act + (size_t)b * sizeof a, sizeof a);
+        int64_t scaled = 0, mins = 0;
+        for (int s = 0; s < 8; s++) {
+            uint8_t sc, m;
+            ifn_kquant_get_scale_min(s, w.scales, &sc, &m);
+            int64_t dot = 0, sum = 0;
+            for (int l = 0; l < 32; l++) {
+                const uint8_t byte = w.qs[32 * (s / 2) + l];
+                dot += (int64_t)(s % 2 ? byte >> 4 : byte & 15) * a.qs[32 * s + l];
+                sum += a.qs[32 * s + l];
+            }
+            scaled += sc * dot;
+            mins += m * sum;
+        }
+        acc = fmaf((float)scaled, ifn_f16_to_f32(w.d) * a.d, acc);
+        acc = fmaf(-(float)mins, ifn_f16_to_f32(w.dmin) * a.d, acc);
+    }
+    return acc;
+}
+
+static void test_q4_k_kernels_exact_and_batch_invariant(void **state) {
+    (void)state;
+    const ifn_kernels *tables[2] = {ifn_kernels_ref(), avx2_or_null()};
+    const int64_t n = Q4K_COLS;
+    const size_t row_bytes = ifn_dtype_row_bytes(IFN_DTYPE_Q4_K, n);
+    const size_t act_stride = (size_t)n / 256 * sizeof(ifn_block_q8_k) + 12;
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 85);
+    unsigned char *w = malloc(ROWS * row_bytes), *act = malloc(MAX_TOKENS * act_stride);
+    unsigned char *act_ref = malloc(MAX_TOKENS * act_stride);
+    float *x = malloc((size_t)MAX_TOKENS * (size_t)n * sizeof *x), row[Q4K_COLS];
+    float y_ref[MAX_TOKENS * ROWS];
+    assert_true(w && act && act_ref && x);
+    for (int raw = 0; raw < 2; raw++) {
+        for (int r = 0; r < ROWS; r++) {
+            unsigned char *dst = w + (size_t)r * row_bytes;
+            if (!raw) {
+                for (int64_t i = 0; i < n; i++) row[i] = normal(&rng) * (1.0f + (float)r) + 0.3f;
+                assert_int_equal(ifn_quant_row(IFN_DTYPE_Q4_K, row, dst, n), IFN_OK);
+                continue;
+            }
+            for (size_t i = 0; i < row_bytes; i++) dst[i] = (unsigned char)ifn_rng_next_u64(&rng);
+            for (int64_t b = 0; b < n / 256; b++) { /* sane super-scales, random everything else */
+                uint16_t d = ifn_f32_to_f16(0.01f + ifn_rng_next_f32(&rng)), dm = ifn_f32_to_f16(ifn_rng_next_f32(&rng));
+                memcpy(dst + (size_t)b * sizeof(ifn_block_q4_k), &d, 2);
+                memcpy(dst + (size_t)b * sizeof(ifn_block_q4_k) + 2, &dm, 2);
+            }
+        }
+        for (int64_t i = 0; i < MAX_TOKENS * n; i++) x[i] = normal(&rng) * (i % 5 == 0 ? 6.0f : 1.0f);
+        for (int k = 0; k < 2; k++) {
+            if (!tables[k]) continue;
+            const ifn_matmul_traits *tr = &tables[k]->matmul_packed[IFN_DTYPE_Q4_K];
+            assert_non_null(tr->gemm_x8);
+            assert_int_equal(tr->act_type, IFN_DTYPE_Q8_K);
+            for (int t = 0; t < MAX_TOKENS; t++)
+                tr->quantize_act(x + (int64_t)t * n, act + (size_t)t * act_stride, n);
+            const size_t group_bytes = (size_t)(n / 256) * (size_t)tr->group_block_bytes;
+            unsigned char *packed = malloc(ROWS / 8 * group_bytes);
+            assert_non_null(packed);
+            for (int g = 0; g < ROWS / 8; g++)
+                tr->pack_x8(w + (size_t)g * 8 * row_bytes, row_bytes, n, packed + (size_t)g * group_bytes);
+            float all[MAX_TOKENS * ROWS], part[MAX_TOKENS * ROWS];
+            for (int g = 0; g < ROWS / 8; g++)
+                tr->gemm_x8(packed + (size_t)g * group_bytes, act, act_stride, MAX_TOKENS, n, all + 8 * g, ROWS);
+            for (int t = 0; t < MAX_TOKENS; t++)
+                for (int r = 0; r < ROWS; r++) {
+                    const float want = expected_q4_k(w + (size_t)r * row_bytes, act + (size_t)t * act_stride, n);
+                    if (memcmp(&want, &all[t * ROWS + r], sizeof want) != 0)
+                        fail_msg("%s Q4_K raw=%d token %d row %d: %.9g, want %.9g", tables[k]->isa,
+                                 raw, t, r, (double)all[t * ROWS + r], (double)want);
+                }
+            /* The unpacked Q4_K kernel (same activations, another float order) agrees. */
+            for (int t = 0; t < MAX_TOKENS; t++)
+                for (int r = 0; r < ROWS; r++) {
+                    const double plain = tables[k]->matmul[IFN_DTYPE_Q4_K].vec_dot(
+                        w + (size_t)r * row_bytes, act + (size_t)t * act_stride, n);
+                    const double got = all[t * ROWS + r];
+                    if (fabs(plain - got) > 1e-5 * (fabs(plain) + 1.0) * 20.0)
+                        fail_msg("%s Q4_K token %d row %d: packed %.9g, unpacked %.9g",
+                                 tables[k]->isa, t, r, got, plain);
+                }
+            for (int n_tok = 1; n_tok <= 5; n_tok++)
+                for (int t0 = 0; t0 + n_tok <= MAX_TOKENS; t0 += 4) {
+                    for (int g = 0; g < ROWS / 8; g++)
+                        tr->gemm_x8(packed + (size_t)g * group_bytes, act + (size_t)t0 * act_stride,
+                                    act_stride, n_tok, n, part + 8 * g, ROWS);
+                    assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+                }
+            if (k == 0) {
+                memcpy(y_ref, all, sizeof y_ref);
+                memcpy(act_ref, act, MAX_TOKENS * act_stride);
+            } else { /* the AVX2 table: same activation bytes and outputs as the reference */
+                for (int t = 0; t < MAX_TOKENS; t++)
+                    assert_memory_equal(act_ref + (size_t)t * act_stride, act + (size_t)t * act_stride,
+                                        (size_t)n / 256 * sizeof(ifn_block_q8_k));
+                assert_memory_equal(y_ref, all, sizeof y_ref);
+            }
+            free(packed);
+        }
+    }
+    free(w);
+    free(act);
+    free(act_ref);
+    free(x);
+}
+
 /* ---- F16 / BF16 groups ---- */
 
 static float half_at(ifn_dtype type, const unsigned char *row, int64_t e) {
@@ -373,6 +491,7 @@ int main(void) {
         cmocka_unit_test(test_packed_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_avx2_matches_reference_bit_for_bit),
         cmocka_unit_test(test_packed_agrees_with_unpacked_path),
+        cmocka_unit_test(test_q4_k_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_half_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_pack_refuses_what_it_cannot_pack),
     };

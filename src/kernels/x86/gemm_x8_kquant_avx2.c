@@ -1,0 +1,141 @@
+/* AVX2 product of packed eight-row Q4_K groups with Q8_K activations: lane r is row r. Per
+ * sub-block, the unsigned 4-bit levels times up to four tokens' activation quants build 16-bit
+ * pair sums (eight chunks stay below 2^15: 8 * 2 * 15 * 127), one multiply-add by the rows'
+ * sub-block scales widens them into the int32 super-block sum; the mins term is four
+ * multiply-adds of the rows' mins with the token's sub-block sums. The float steps are the
+ * reference's (gemm_x8_kquant_ref.c), so results are bit-identical to it and batch invariant. */
+#include "kernels/x86/gemm_x8_kquant_avx2.h"
+
+#include "kernels/ref/act_blocks.h"
+#include "kernels/ref/packed_blocks.h"
+#include "kernels/x86/util_avx2.h"
+
+#define MAX_TOKENS 4
+#define PREFETCH_AHEAD 2048
+
+static inline __m256i act_quad(const unsigned char *block, int e) {
+    int32_t v;
+    memcpy(&v, block + offsetof(ifn_block_q8_k, qs) + e, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* Lane r: sum over sub-blocks s of mins[r][s] * (token's quant sum of sub-block s). */
+static inline __m256i mins_term(const ifn_block_q4_kx8 *g, const unsigned char *ablock) {
+    const __m256i bsums = ifn_avx2_load(ablock + offsetof(ifn_block_q8_k, bsums));
+    /* 128-bit lane 0: sums of sub-blocks 0..3 twice, lane 1: 4..7 twice (|sum| <= 4064). */
+    const __m256i sums = _mm256_hadd_epi16(bsums, bsums);
+    static const int dword_of_pair[4] = {0, 1, 4, 5};
+    __m256i total = _mm256_setzero_si256();
+    for (int p = 0; p < 4; p++) {
+        const __m256i pair = _mm256_permutevar8x32_epi32(sums, _mm256_set1_epi32(dword_of_pair[p]));
+        const __m256i mins = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->mins[p]));
+        total = _mm256_add_epi32(total, _mm256_madd_epi16(mins, pair));
+    }
+    return total;
+}
+
+static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned char *group,
+                                                             const unsigned char *const a[],
+                                                             int n_tok, int64_t n_blocks,
+                                                             float *y, int64_t y_stride) {
+    const __m256i low4 = _mm256_set1_epi8(0x0f);
+    __m256 acc[MAX_TOKENS];
+    for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const ifn_block_q4_kx8 *g =
+            (const ifn_block_q4_kx8 *)(const void *)(group + (size_t)b * sizeof(ifn_block_q4_kx8));
+        const size_t a_off = (size_t)b * sizeof(ifn_block_q8_k);
+        /* Decode streams the weights once: ask for them PREFETCH_AHEAD bytes early (prefetches
+         * past the matrix's end are harmless: they never fault). */
+        if (n_tok <= 2) ifn_avx2_prefetch((const unsigned char *)g + PREFETCH_AHEAD, sizeof *g);
+        __m256i scaled[MAX_TOKENS];
+        for (int t = 0; t < n_tok; t++) scaled[t] = _mm256_setzero_si256();
+        if (n_tok <= 2) {
+            /* Few tokens: both sub-blocks of a chunk pair from one load, two independent sum
+             * chains per token (more work per load, which decode needs to keep up with
+             * memory). */
+            for (int i = 0; i < 4; i++) {
+                __m256i lo16[MAX_TOKENS], hi16[MAX_TOKENS];
+                for (int t = 0; t < n_tok; t++) lo16[t] = hi16[t] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+                for (int k = 0; k < 8; k++) {
+                    const __m256i v = ifn_avx2_load(g->qs[i][k]);
+                    const __m256i lo = _mm256_and_si256(v, low4);
+                    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+                    for (int t = 0; t < n_tok; t++) {
+                        lo16[t] = _mm256_add_epi16(
+                            lo16[t], _mm256_maddubs_epi16(lo, act_quad(a[t] + a_off, 64 * i + 4 * k)));
+                        hi16[t] = _mm256_add_epi16(
+                            hi16[t],
+                            _mm256_maddubs_epi16(hi, act_quad(a[t] + a_off, 64 * i + 32 + 4 * k)));
+                    }
+                }
+                const __m256i sc_lo = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[2 * i]));
+                const __m256i sc_hi = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[2 * i + 1]));
+                for (int t = 0; t < n_tok; t++)
+                    scaled[t] = _mm256_add_epi32(scaled[t],
+                                                 _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sc_lo),
+                                                                  _mm256_madd_epi16(hi16[t], sc_hi)));
+            }
+        } else {
+            /* More tokens: one sub-block at a time, so their sums fit the registers. */
+            for (int s = 0; s < 8; s++) {
+                const int i = s / 2, high = s % 2;
+                __m256i sum16[MAX_TOKENS];
+                for (int t = 0; t < n_tok; t++) sum16[t] = _mm256_setzero_si256();
+                /* Unrolled by 2 only (fully unrolled, the sums become a tree that spills). */
+#pragma GCC unroll 2
+                for (int k = 0; k < 8; k++) {
+                    const __m256i v = ifn_avx2_load(g->qs[i][k]);
+                    const __m256i nib = high ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+                                             : _mm256_and_si256(v, low4);
+                    for (int t = 0; t < n_tok; t++)
+                        sum16[t] = _mm256_add_epi16(
+                            sum16[t],
+                            _mm256_maddubs_epi16(nib, act_quad(a[t] + a_off, 32 * s + 4 * k)));
+                }
+                const __m256i scales = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[s]));
+                for (int t = 0; t < n_tok; t++)
+                    scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(sum16[t], scales));
+            }
+        }
+        const __m256 d = _mm256_cvtph_ps(ifn_avx2_load128(g->d));
+        const __m256 dmin = _mm256_cvtph_ps(ifn_avx2_load128(g->dmin));
+        for (int t = 0; t < n_tok; t++) {
+            float da;
+            memcpy(&da, a[t] + a_off + offsetof(ifn_block_q8_k, d), sizeof da);
+            const __m256 vda = _mm256_set1_ps(da);
+            const __m256i mins = mins_term(g, a[t] + a_off);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]), _mm256_mul_ps(d, vda), acc[t]);
+            acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, vda), acc[t]);
+        }
+    }
+    for (int t = 0; t < n_tok; t++) _mm256_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride,
+                           int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    const int64_t n_blocks = n_cols / IFN_QK_K;
+    const unsigned char *a[MAX_TOKENS];
+    for (int64_t t = 0; t < n_tokens; t += MAX_TOKENS) {
+        const int64_t left = n_tokens - t;
+        const int n_tok = left < MAX_TOKENS ? (int)left : MAX_TOKENS;
+        for (int j = 0; j < n_tok; j++)
+            a[j] = (const unsigned char *)act + (size_t)(t + j) * act_stride;
+        float *yt = y + t * y_stride;
+        switch (n_tok) { /* constant token counts, so each case is its own unrolled kernel */
+        case 4:
+            q4_k_tokens(group, a, 4, n_blocks, yt, y_stride);
+            break;
+        case 3:
+            q4_k_tokens(group, a, 3, n_blocks, yt, y_stride);
+            break;
+        case 2:
+            q4_k_tokens(group, a, 2, n_blocks, yt, y_stride);
+            break;
+        default:
+            q4_k_tokens(group, a, 1, n_blocks, yt, y_stride);
+            break;
+        }
+    }
+}

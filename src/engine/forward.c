@@ -36,6 +36,9 @@ struct ifn_forward {
     ifn_block_table own_table;
     int32_t *tok_seq;    /* [max_batch] batch sequence of each token */
     int32_t *tok_pos;    /* [max_batch] position of each token */
+    int32_t *run_first;  /* [max_batch + 1] attention runs: consecutive tokens of one sequence
+                            sharing a pass over its KV rows; run u = [run_first[u], [u + 1]) */
+    int32_t n_runs;
     const void **block_ptrs; /* [n_threads][2][max_blocks] K and V block starts for one layer */
     int32_t max_blocks;  /* blocks one sequence can span */
     float *x;            /* [max_batch][n_embd] residual stream */
@@ -94,6 +97,7 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->max_blocks = f->n_ctx + 1; /* block_size 1 is the worst case */
     f->tok_seq = ifn_calloc(b, sizeof *f->tok_seq);
     f->tok_pos = ifn_calloc(b, sizeof *f->tok_pos);
+    f->run_first = ifn_calloc(b + 1, sizeof *f->run_first);
     f->block_ptrs = ifn_calloc(nt * 2 * (size_t)f->max_blocks, sizeof *f->block_ptrs);
     f->x = alloc_floats(b * (size_t)hp->n_embd);
     f->xb = alloc_floats(b * wide);
@@ -108,7 +112,7 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->scores = alloc_floats(nt * (size_t)hp->n_rot);
     f->row_scratch = alloc_floats(nt * (size_t)f->widest);
     f->inv_freq = alloc_floats((size_t)hp->n_rot / 2 + 1);
-    if (!f->tok_seq || !f->tok_pos || !f->block_ptrs || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
+    if (!f->tok_seq || !f->tok_pos || !f->run_first || !f->block_ptrs || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
         !f->gate || !f->up || !f->act_a || !f->act_b || !f->scores || !f->row_scratch ||
         !f->inv_freq)
         return ifn_fail(IFN_E_NOMEM, "forward: no memory for a %d-token context", f->n_ctx);
@@ -167,6 +171,7 @@ void ifn_forward_destroy(ifn_forward *f) {
     ifn_kv_cache_destroy(f->own_cache);
     ifn_free(f->tok_seq);
     ifn_free(f->tok_pos);
+    ifn_free(f->run_first);
     ifn_free((void *)f->block_ptrs);
     ifn_model_release(f->model);
     ifn_free(f);
@@ -273,32 +278,38 @@ static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int3
 /* Fixed cost of one attention item, in positions read: call, tile setup, output. */
 #define ATTN_ITEM_OVERHEAD 16
 
-/* This thread's share [i0, i1) of the (token, KV head) items, item = token * n_head_kv + head,
- * cut where the work (positions read, plus a fixed cost) divides evenly: causal attention over a
- * prompt costs each token its position, so equal item counts would leave the thread holding the
- * later tokens with most of the work while the others wait at the barrier. */
-static void split_attention(const ifn_forward *f, int32_t n, int ith, int nth, int64_t *i0,
-                            int64_t *i1) {
-    const int64_t heads = f->hp.n_head_kv;
+/* Work of run u for one KV head, in positions read (plus a fixed cost per token). */
+static int64_t run_cost(const ifn_forward *f, int32_t u) {
+    int64_t c = 0;
+    for (int32_t t = f->run_first[u]; t < f->run_first[u + 1]; t++)
+        c += f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD;
+    return c;
+}
+
+/* This thread's share [i0, i1) of the (run, KV head) items, item = run * n_head_kv + head, cut
+ * where the work divides evenly: causal attention over a prompt costs each token its position,
+ * so equal item counts would leave the thread holding the later tokens with most of the work
+ * while the others wait at the barrier. */
+static void split_attention(const ifn_forward *f, int ith, int nth, int64_t *i0, int64_t *i1) {
+    const int64_t heads = f->hp.n_head_kv, items = (int64_t)f->n_runs * heads;
     int64_t total = 0;
-    for (int32_t t = 0; t < n; t++) total += (f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD) * heads;
+    for (int32_t u = 0; u < f->n_runs; u++) total += run_cost(f, u) * heads;
     const int64_t lo = total * ith / nth, hi = total * (ith + 1) / nth;
-    /* Item k (cost c, starting at cumulative cost `cum`) belongs to the thread whose share
-     * holds cum: the first item with cum >= lo starts the range, the first with cum >= hi ends
-     * it. Every thread computes the same cuts, so the ranges tile [0, n * heads). */
+    /* The range starts at the first item whose cumulative cost reaches lo and ends at the first
+     * that reaches hi; every thread computes the same cuts, so the ranges tile [0, items). */
     int64_t cum = 0, begin = -1, end = -1;
-    for (int32_t t = 0; t < n && end < 0; t++) {
-        const int64_t c = f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD;
+    for (int32_t u = 0; u < f->n_runs && end < 0; u++) {
+        const int64_t c = run_cost(f, u);
         for (int64_t h = 0; h < heads; h++, cum += c) {
-            if (begin < 0 && cum >= lo) begin = (int64_t)t * heads + h;
+            if (begin < 0 && cum >= lo) begin = (int64_t)u * heads + h;
             if (cum >= hi) {
-                end = (int64_t)t * heads + h;
+                end = (int64_t)u * heads + h;
                 break;
             }
         }
     }
-    if (begin < 0) begin = (int64_t)n * heads;
-    if (end < 0 || ith == nth - 1) end = (int64_t)n * heads;
+    if (begin < 0) begin = items;
+    if (end < 0 || ith == nth - 1) end = items;
     *i0 = begin;
     *i1 = end < begin ? begin : end;
 }
@@ -313,10 +324,11 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
     const int32_t group = f->hp.n_head / f->hp.n_head_kv, head_dim = f->hp.head_dim;
     const size_t elem = kp->kv_type == IFN_DTYPE_F16 ? 2 : 4;
     int64_t i0, i1;
-    split_attention(f, s->n, ith, nth, &i0, &i1);
+    split_attention(f, ith, nth, &i0, &i1);
     int32_t cached_seq = -1;
     for (int64_t item = i0; item < i1; item++) {
-        int32_t t = (int32_t)(item / f->hp.n_head_kv), kvh = (int32_t)(item % f->hp.n_head_kv);
+        const int32_t u = (int32_t)(item / f->hp.n_head_kv), kvh = (int32_t)(item % f->hp.n_head_kv);
+        const int32_t t = f->run_first[u], n_tok = f->run_first[u + 1] - t;
         int32_t seq = f->tok_seq[t];
         if (seq != cached_seq) { /* block pointers of this sequence for this layer */
             const ifn_block_table *table = s->batch->seqs[seq].table;
@@ -330,6 +342,9 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
         ifn_attn_args a = {
             .q = f->q + off,
             .n_q = group,
+            .n_tok = n_tok,
+            .q_stride = (size_t)f->q_dim,
+            .out_stride = (size_t)f->q_dim,
             .head_dim = head_dim,
             .k_blocks = k_blocks,
             .v_blocks = v_blocks,
@@ -502,6 +517,18 @@ static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const
             n_rows = sq->logits_row + 1 > n_rows ? sq->logits_row + 1 : n_rows;
         }
     }
+    /* Attention runs: consecutive tokens of one sequence at consecutive positions, as many as
+     * fill one pass of the kernel with the group's heads. */
+    const int32_t group = f->hp.n_head / f->hp.n_head_kv;
+    const int32_t run_max = group < IFN_ATTN_MAX_ROWS ? IFN_ATTN_MAX_ROWS / group : 1;
+    f->n_runs = 0;
+    for (int32_t t = 0; t < b->n_tokens; t++) {
+        const int32_t first = f->n_runs ? f->run_first[f->n_runs - 1] : 0;
+        if (f->n_runs == 0 || f->tok_seq[t] != f->tok_seq[t - 1] ||
+            f->tok_pos[t] != f->tok_pos[t - 1] + 1 || t - first >= run_max)
+            f->run_first[f->n_runs++] = t;
+    }
+    f->run_first[f->n_runs] = b->n_tokens;
     s->n_rows = n_rows;
     s->rows = rows;
     s->n_embd_tokens = n_embd_tokens;

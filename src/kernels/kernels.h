@@ -62,14 +62,23 @@ typedef struct ifn_matmul_traits {
 
 /* ---- attention ---- */
 
-/* One token's attention for the query heads of one KV group, over a paged KV cache.
+/* Query rows (token, head) the AVX2 attention kernel handles per pass over the KV rows: a
+ * sequence's consecutive prompt tokens share the pass, so each K/V row is read (and an F16 row
+ * converted) once for all of them. */
+#define IFN_ATTN_MAX_ROWS 16
+
+/* Attention of n_tok consecutive tokens of one sequence for the query heads of one KV group,
+ * over a paged KV cache.
  * Position p lives in block p / block_size at row p % block_size; its K (V) for this KV head
  * starts `head_offset` bytes into that row: k_blocks[p / block_size] + (p % block_size) *
  * row_stride + head_offset. A contiguous cache is one block with block_size = n_ctx.
  * Rows need no alignment beyond their element type (2 bytes for F16, 4 for F32). */
 typedef struct ifn_attn_args {
-    const float *q;              /* [n_q][head_dim]: the query heads of one KV group, one token */
+    const float *q;              /* [n_q][head_dim]: the query heads of one KV group, token 0 */
     int32_t n_q;                 /* heads in the group (n_head / n_head_kv), >= 1 */
+    int32_t n_tok;               /* consecutive tokens (positions n_kv - 1, n_kv, ...); 0 = 1 */
+    size_t q_stride;             /* floats from one token's q to the next's (n_tok > 1) */
+    size_t out_stride;           /* floats from one token's out to the next's (n_tok > 1) */
     int32_t head_dim;            /* >= 1 */
     const void *const *k_blocks; /* block b holds positions [b*block_size, (b+1)*block_size) */
     const void *const *v_blocks;
@@ -77,15 +86,17 @@ typedef struct ifn_attn_args {
     size_t row_stride;  /* bytes between consecutive positions inside a block */
     size_t head_offset; /* bytes from the start of a position's row to this KV head */
     ifn_dtype kv_type;  /* IFN_DTYPE_F32 or IFN_DTYPE_F16 */
-    int32_t n_kv;       /* attend to positions [0, n_kv) (causal: n_kv = pos + 1), >= 1 */
+    int32_t n_kv;       /* token 0 attends to positions [0, n_kv) (causal: pos + 1), >= 1;
+                           token i to [0, n_kv + i) */
     float scale;        /* score = scale * dot(q, k), usually 1/sqrt(head_dim) */
-    float *out;         /* [n_q][head_dim]; must not overlap q or the cache */
+    float *out;         /* [n_q][head_dim] per token; must not overlap q or the cache */
 } ifn_attn_args;
 
-/* out[h] = sum_p softmax_p(scale * q[h] . k_p) * v_p for each query head h, p < n_kv.
- * One function serves both KV types (args->kv_type); any other type or a field out of range is
- * a bug (IFN_ASSERT). Deterministic: the result for a query head depends only on that head's q,
- * the KV values, n_kv and scale, never on n_q, the block layout or what else is in the batch.
+/* out[i][h] = sum_p softmax_p(scale * q[i][h] . k_p) * v_p for each token i and query head h,
+ * p < n_kv + i. One function serves both KV types (args->kv_type); any other type or a field
+ * out of range is a bug (IFN_ASSERT). Deterministic: the result for a query head depends only on
+ * that head's q, the KV values, its positions and scale, never on n_q, n_tok, the block layout
+ * or what else is in the batch.
  * Cannot fail; allocates nothing (the AVX2 variant keeps ~52 KiB of tiles on the stack and
  * hands head_dim > 512 to the reference); thread-safe on disjoint outputs. */
 typedef void (*ifn_attn_fn)(const ifn_attn_args *args);

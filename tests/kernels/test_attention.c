@@ -8,7 +8,8 @@
  * Shapes: head_dim 3..128 and 576 (the AVX2 fallback), n_q 1/4/8/12, block_size 1/16/n_ctx,
  * n_kv from 1 to past several tiles. Broken variants (wrong scale, n_kv off by one, wrong GQA
  * mapping) must fail the same check, and results must be bit-identical across block layouts
- * and group sizes (batch invariance). */
+ * and group sizes (batch invariance), and between one call for a run of consecutive tokens
+ * (n_tok > 1, the prefill path) and one call per token. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -395,6 +396,82 @@ static void test_attention_is_bit_identical_across_layouts_and_groups(void **sta
                 check_invariance(tables[t]->attn, f16 ? IFN_DTYPE_F16 : IFN_DTYPE_F32, n_kv, &rng);
 }
 
+/* A run of n_tok consecutive tokens in one call per KV head equals one call per token bit for
+ * bit (rows masked inside a shared tile, rows finished before a tile, passes of 16 rows), and
+ * meets the oracle. */
+static void test_attention_token_runs_equal_single_tokens(void **state) {
+    (void)state;
+    const ifn_kernels *tables[2];
+    const int n_tables = kernel_tables(tables);
+    static const int32_t head_dims[] = {8, 64, 20, 3};
+    static const int32_t groups[] = {1, 4, 12};
+    static const int32_t n_toks[] = {2, 3, 5, 16, 17, 40};
+    static const int32_t first_kv[] = {1, 7, 63, 64, 65, 130};
+    ifn_rng rng;
+    ifn_rng_seed(&rng, 7);
+    for (int k = 0; k < n_tables; k++)
+        for (int type = 0; type < 2; type++)
+            for (size_t hd = 0; hd < LEN(head_dims); hd++) {
+                const int32_t head_dim = head_dims[hd], n_ctx = 130 + 40 + 1;
+                cache c;
+                cache_init(&c, type ? IFN_DTYPE_F16 : IFN_DTYPE_F32, head_dim, 16, n_ctx,
+                           77 + head_dim, 0.01f);
+                for (size_t g = 0; g < LEN(groups); g++)
+                    for (size_t nt = 0; nt < LEN(n_toks); nt++)
+                        for (size_t f = 0; f < LEN(first_kv); f++) {
+                            const int32_t n_head = groups[g] * N_KV_HEADS, n_tok = n_toks[nt];
+                            const size_t row = (size_t)n_head * (size_t)head_dim;
+                            float *q = random_queries(&rng, n_head * n_tok, head_dim, 1.5f);
+                            float *run = malloc(row * (size_t)n_tok * sizeof *run);
+                            float *one = malloc(row * (size_t)n_tok * sizeof *one);
+                            assert_true(run && one);
+                            for (int32_t kv = 0; kv < N_KV_HEADS; kv++) {
+                                const size_t off = (size_t)kv * (size_t)groups[g] * (size_t)head_dim;
+                                ifn_attn_args a = {
+                                    .q = q + off,
+                                    .n_q = groups[g],
+                                    .n_tok = n_tok,
+                                    .q_stride = row,
+                                    .out_stride = row,
+                                    .head_dim = head_dim,
+                                    .k_blocks = (const void *const *)c.k_blocks,
+                                    .v_blocks = (const void *const *)c.v_blocks,
+                                    .block_size = c.block_size,
+                                    .row_stride = c.row_stride,
+                                    .head_offset = (size_t)kv * (size_t)head_dim * c.elem_bytes,
+                                    .kv_type = c.type,
+                                    .n_kv = first_kv[f],
+                                    .scale = 1.0f / sqrtf((float)head_dim),
+                                    .out = run + off,
+                                };
+                                tables[k]->attn(&a);
+                                for (int32_t i = 0; i < n_tok; i++) {
+                                    ifn_attn_args b = a;
+                                    b.n_tok = 1;
+                                    b.q = q + (size_t)i * row + off;
+                                    b.out = one + (size_t)i * row + off;
+                                    b.n_kv = first_kv[f] + i;
+                                    tables[k]->attn(&b);
+                                }
+                            }
+                            if (memcmp(run, one, row * (size_t)n_tok * sizeof *run) != 0)
+                                fail_msg("attn isa=%s head_dim=%d group=%d n_tok=%d n_kv=%d: a run "
+                                         "differs from single tokens",
+                                         tables[k]->isa, head_dim, groups[g], n_tok, first_kv[f]);
+                            for (int32_t i = 0; i < n_tok; i += 7) {
+                                const double v = attention_violation(&c, q + (size_t)i * row, n_head,
+                                                                     first_kv[f] + i, run + (size_t)i * row);
+                                if (v > 1.0)
+                                    fail_msg("attn isa=%s run token %d: %.3g x tol", tables[k]->isa, i, v);
+                            }
+                            free(q);
+                            free(run);
+                            free(one);
+                        }
+                cache_free(&c);
+            }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_attention_matches_float64_on_awkward_shapes),
@@ -402,6 +479,7 @@ int main(void) {
         cmocka_unit_test(test_attention_wide_heads),
         cmocka_unit_test(test_attention_check_rejects_broken_kernels),
         cmocka_unit_test(test_attention_is_bit_identical_across_layouts_and_groups),
+        cmocka_unit_test(test_attention_token_runs_equal_single_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

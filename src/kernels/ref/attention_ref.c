@@ -59,8 +59,14 @@ static void attend_one(const ifn_attn_args *a, const float *q, float *out) {
 void ifn_attention_ref(const ifn_attn_args *a) {
     IFN_ASSERT(a->kv_type == IFN_DTYPE_F32 || a->kv_type == IFN_DTYPE_F16);
     IFN_ASSERT(a->n_q >= 1 && a->head_dim >= 1 && a->block_size >= 1 && a->n_kv >= 1);
-    for (int32_t h = 0; h < a->n_q; h++) {
-        const size_t off = (size_t)h * (size_t)a->head_dim;
-        attend_one(a, a->q + off, a->out + off);
+    const int32_t n_tok = a->n_tok > 1 ? a->n_tok : 1;
+    for (int32_t i = 0; i < n_tok; i++) {
+        ifn_attn_args one = *a;
+        one.n_kv = a->n_kv + i;
+        for (int32_t h = 0; h < a->n_q; h++) {
+            const size_t off = (size_t)h * (size_t)a->head_dim;
+            attend_one(&one, a->q + (size_t)i * a->q_stride + off,
+                       a->out + (size_t)i * a->out_stride + off);
+        }
     }
 }

@@ -1,11 +1,15 @@
 /* AVX2+FMA attention of one KV group ("flash" style): positions are walked in tiles of 8 to 64,
- * keeping per query head only a running max, a running sum of weights and a float32 output
- * accumulator (online softmax), so no more than one tile of scores exists at a time. All query
- * heads of the group (up to 8 per pass) share each tile: its K and V rows are read from the
- * cache once (F16 rows converted once into float tiles) and then reused from L1 by every head.
+ * keeping per query row only a running max, a running sum of weights and a float32 output
+ * accumulator (online softmax), so no more than one tile of scores exists at a time. The query
+ * rows of a pass (up to IFN_ATTN_MAX_ROWS: the group's heads, for each of a run of consecutive
+ * tokens of one sequence) share each tile: its K and V rows are read from the cache once (F16
+ * rows converted once into float tiles) and then reused from L1 by every row.
  * Reduction order is fixed by absolute position (tiles start at multiples of the tile size and
- * a head's sums never mix with another head's), so results do not depend on the block layout,
- * the number of heads in the call or anything else in the batch. */
+ * a row's sums never mix with another row's), so results do not depend on the block layout,
+ * the rows in the pass or anything else in the batch. A row whose causal range ends inside a
+ * tile sees the rest of the tile masked: scores of -inf, weights of exactly 0, which leave its
+ * max, sums and outputs bit for bit as a pass of its own would (adding +0 and fma(0, v, acc)
+ * change nothing for finite V); a row whose range ended before a tile skips it. */
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -14,7 +18,7 @@
 #include "kernels/x86/util_avx2.h"
 #include "util/status.h"
 
-#define MAX_GROUP 8      /* query heads per pass over the KV rows */
+#define MAX_ROWS IFN_ATTN_MAX_ROWS /* query rows per pass over the KV rows */
 #define MAX_HEAD_DIM 512 /* larger heads take the reference path */
 #define TILE_FLOATS 2048 /* preferred tile positions * head_dim: K + V tiles stay in L1 */
 #define TILE_BUFFER 4096 /* converted tile capacity: 8 positions of MAX_HEAD_DIM */
@@ -31,14 +35,18 @@ typedef struct tile {
     float v_buf[TILE_BUFFER];
 } tile;
 
-/* The running state of up to MAX_GROUP query heads. */
+/* The running state of up to MAX_ROWS query rows; rows are ordered by non-decreasing n_kv, so
+ * the ones whose range has ended are a prefix [0, first). */
 typedef struct group_state {
-    int32_t nq, head_dim;
-    float max[MAX_GROUP];                /* running max score, -inf before the first tile */
-    float sum[MAX_GROUP];                /* running sum of exp(score - max) */
-    float rescale[MAX_GROUP];            /* this tile's exp(old max - new max) */
-    float acc[MAX_GROUP * MAX_HEAD_DIM]; /* [nq][head_dim] unnormalised outputs */
-    float w[MAX_GROUP * MAX_TILE];       /* [nq][len8] scores, then weights */
+    int32_t n_rows, head_dim, first;
+    const float *q[MAX_ROWS];
+    float *out[MAX_ROWS];
+    int32_t n_kv[MAX_ROWS];            /* positions [0, n_kv) of each row */
+    float max[MAX_ROWS];               /* running max score, -inf before the first tile */
+    float sum[MAX_ROWS];               /* running sum of exp(score - max) */
+    float rescale[MAX_ROWS];           /* this tile's exp(old max - new max) */
+    float acc[MAX_ROWS * MAX_HEAD_DIM]; /* [n_rows][head_dim] unnormalised outputs */
+    float w[MAX_ROWS * MAX_TILE];      /* [n_rows][len8] scores, then weights */
 } group_state;
 
 static const float *f16_row(const unsigned char *src, int32_t head_dim, float *dst) {
@@ -138,22 +146,21 @@ static void scores_1_head(const float *q, const tile *t, int32_t head_dim, float
     }
 }
 
-/* Scaled scores of every head against the tile, into g->w ([nq][len8]), heads in pairs;
- * padding positions get -inf. */
-static void tile_scores(group_state *g, const float *q, float scale, const tile *t) {
+/* Scaled scores of the active rows against the tile (starting at position `start`), into g->w
+ * ([row][len8]), rows in pairs; positions past a row's range and the padding get -inf. */
+static void tile_scores(group_state *g, float scale, const tile *t, int32_t start) {
     const int32_t len8 = t->len8, head_dim = g->head_dim;
-    int32_t h = 0;
-    for (; h + 2 <= g->nq; h += 2) {
-        const float *qa = q + (size_t)h * (size_t)head_dim;
+    int32_t h = g->first;
+    for (; h + 2 <= g->n_rows; h += 2) {
         float *sa = g->w + (size_t)h * (size_t)len8;
-        scores_2_heads(qa, qa + head_dim, t, head_dim, scale, sa, sa + len8);
+        scores_2_heads(g->q[h], g->q[h + 1], t, head_dim, scale, sa, sa + len8);
     }
-    if (h < g->nq)
-        scores_1_head(q + (size_t)h * (size_t)head_dim, t, head_dim, scale,
-                      g->w + (size_t)h * (size_t)len8);
-    for (h = 0; h < g->nq; h++)
-        for (int32_t j = t->len; j < len8; j++)
-            g->w[(size_t)h * (size_t)len8 + j] = -INFINITY;
+    if (h < g->n_rows)
+        scores_1_head(g->q[h], t, head_dim, scale, g->w + (size_t)h * (size_t)len8);
+    for (h = g->first; h < g->n_rows; h++) {
+        const int32_t limit = g->n_kv[h] - start < t->len ? g->n_kv[h] - start : t->len;
+        for (int32_t j = limit; j < len8; j++) g->w[(size_t)h * (size_t)len8 + j] = -INFINITY;
+    }
 }
 
 static float max_of(const float *x, int32_t n8) {
@@ -168,8 +175,8 @@ static float max_of(const float *x, int32_t n8) {
 /* Online softmax step: each head's new running max, the tile's weights exp(score - max), the
  * factors exp(old max - new max) that rescale the old sums and outputs, and the new sums. */
 static void tile_weights(group_state *g, const tile *t) {
-    const int32_t len8 = t->len8;
-    for (int32_t h = 0; h < g->nq; h++) {
+    const int32_t len8 = t->len8, first = g->first, rows = g->n_rows - first;
+    for (int32_t h = first; h < g->n_rows; h++) {
         float *s = g->w + (size_t)h * (size_t)len8;
         const float tile_max = max_of(s, len8);
         const float new_max = tile_max > g->max[h] ? tile_max : g->max[h];
@@ -179,9 +186,9 @@ static void tile_weights(group_state *g, const tile *t) {
         for (int32_t j = 0; j < len8; j += 8)
             _mm256_storeu_ps(s + j, _mm256_sub_ps(_mm256_loadu_ps(s + j), vm));
     }
-    ifn_elementwise_exp_avx2(g->w, (int64_t)g->nq * len8);
-    ifn_elementwise_exp_avx2(g->rescale, g->nq);
-    for (int32_t h = 0; h < g->nq; h++) {
+    ifn_elementwise_exp_avx2(g->w + (size_t)first * (size_t)len8, (int64_t)rows * len8);
+    ifn_elementwise_exp_avx2(g->rescale + first, rows);
+    for (int32_t h = first; h < g->n_rows; h++) {
         const float *w = g->w + (size_t)h * (size_t)len8;
         __m256 vsum = _mm256_setzero_ps();
         for (int32_t j = 0; j < len8; j += 8)
@@ -260,8 +267,8 @@ static void weigh_v_scalar(group_state *g, const tile *t, int32_t h, int32_t d) 
 
 static void weigh_v(group_state *g, const tile *t) {
     const int32_t head_dim = g->head_dim, dims8 = head_dim & ~7;
-    int32_t h = 0;
-    for (; h + 2 <= g->nq; h += 2) {
+    int32_t h = g->first;
+    for (; h + 2 <= g->n_rows; h += 2) {
         int32_t d = 0;
         for (; d + 32 <= dims8; d += 32)
             weigh_v_2x4(g, t, h, d);
@@ -270,7 +277,7 @@ static void weigh_v(group_state *g, const tile *t) {
             weigh_v_1x1(g, t, h + 1, d);
         }
     }
-    if (h < g->nq) {
+    if (h < g->n_rows) {
         int32_t d = 0;
         for (; d + 64 <= dims8; d += 64)
             weigh_v_1x8(g, t, h, d);
@@ -278,33 +285,34 @@ static void weigh_v(group_state *g, const tile *t) {
             weigh_v_1x1(g, t, h, d);
     }
     for (int32_t d = dims8; d < head_dim; d++)
-        for (h = 0; h < g->nq; h++)
+        for (h = g->first; h < g->n_rows; h++)
             weigh_v_scalar(g, t, h, d);
 }
 
-/* Attention of query heads q[0..nq) (nq <= MAX_GROUP) into out. */
-static void attend_group(const ifn_attn_args *a, const float *q, int32_t nq, float *out,
-                         group_state *g, tile *t) {
+/* Attention of the rows set up in g (q, out, n_kv, n_rows <= MAX_ROWS). */
+static void attend_rows(const ifn_attn_args *a, group_state *g, tile *t) {
     const int32_t head_dim = a->head_dim;
     int32_t tile_len = (TILE_FLOATS / head_dim) & ~7;
     tile_len = tile_len < 8 ? 8 : tile_len > MAX_TILE ? MAX_TILE : tile_len;
-    g->nq = nq;
     g->head_dim = head_dim;
-    for (int32_t h = 0; h < nq; h++) {
+    g->first = 0;
+    for (int32_t h = 0; h < g->n_rows; h++) {
         g->max[h] = -INFINITY;
         g->sum[h] = 0.0f;
     }
-    memset(g->acc, 0, (size_t)nq * (size_t)head_dim * sizeof(float));
-    for (int32_t start = 0; start < a->n_kv; start += tile_len) {
-        const int32_t len = a->n_kv - start < tile_len ? a->n_kv - start : tile_len;
+    memset(g->acc, 0, (size_t)g->n_rows * (size_t)head_dim * sizeof(float));
+    const int32_t n_kv = g->n_kv[g->n_rows - 1];
+    for (int32_t start = 0; start < n_kv; start += tile_len) {
+        while (g->n_kv[g->first] <= start) g->first++;
+        const int32_t len = n_kv - start < tile_len ? n_kv - start : tile_len;
         gather_tile(a, start, len, t);
-        tile_scores(g, q, a->scale, t);
+        tile_scores(g, a->scale, t, start);
         tile_weights(g, t);
         weigh_v(g, t);
     }
-    for (int32_t h = 0; h < nq; h++) {
+    for (int32_t h = 0; h < g->n_rows; h++) {
         const float *acc = g->acc + (size_t)h * (size_t)head_dim;
-        float *o = out + (size_t)h * (size_t)head_dim;
+        float *o = g->out[h];
         const __m256 sum = _mm256_set1_ps(g->sum[h]);
         int32_t d = 0;
         for (; d + 8 <= head_dim; d += 8)
@@ -323,9 +331,18 @@ void ifn_attention_avx2(const ifn_attn_args *a) {
     }
     group_state g;
     tile t;
-    for (int32_t h0 = 0; h0 < a->n_q; h0 += MAX_GROUP) {
-        const int32_t nq = a->n_q - h0 < MAX_GROUP ? a->n_q - h0 : MAX_GROUP;
-        const size_t off = (size_t)h0 * (size_t)a->head_dim;
-        attend_group(a, a->q + off, nq, a->out + off, &g, &t);
+    const int32_t n_tok = a->n_tok > 1 ? a->n_tok : 1;
+    const int64_t n_rows = (int64_t)n_tok * a->n_q;
+    /* Rows token-major (n_kv non-decreasing), MAX_ROWS per pass. */
+    for (int64_t r0 = 0; r0 < n_rows; r0 += MAX_ROWS) {
+        g.n_rows = (int32_t)(n_rows - r0 < MAX_ROWS ? n_rows - r0 : MAX_ROWS);
+        for (int32_t i = 0; i < g.n_rows; i++) {
+            const int64_t r = r0 + i, tok = r / a->n_q, h = r % a->n_q;
+            const size_t off = (size_t)h * (size_t)a->head_dim;
+            g.q[i] = a->q + (size_t)tok * a->q_stride + off;
+            g.out[i] = a->out + (size_t)tok * a->out_stride + off;
+            g.n_kv[i] = a->n_kv + (int32_t)tok;
+        }
+        attend_rows(a, &g, &t);
     }
 }

@@ -1,5 +1,6 @@
 /* Tests of the packed eight-row kernels (matmul_packed in kernels/kernels.h) for Q8_0 and Q4_0
- * (and, in test_q4_k_* and test_half_*, Q4_K over Q8_K and F16 / BF16 over float activations):
+ * (and, in test_kquant_* and test_half_*, Q4_K and Q6_K over Q8_K and F16 / BF16 over float
+ * activations):
  * - packing keeps every weight: the packed group decodes (via the reference kernel with unit
  *   activations) to the original rows' levels;
  * - exactness: each output equals an int64 / double reference of the reference's arithmetic
@@ -278,121 +279,249 @@ static void test_packed_agrees_with_unpacked_path(void **state) {
     }
 }
 
-/* ---- Q4_K groups ---- */
+/* ---- K-quant groups (Q4_K, Q6_K) over Q8_K activations ---- */
 
-#define Q4K_COLS 512 /* two super-blocks */
+#define KQUANT_COLS 512 /* two super-blocks */
 
-/* Row r's dot with one Q8_K activation row, from the original Q4_K bytes (ggml's layout). */
-static float expected_q4_k(const unsigned char *row, const unsigned char *act, int64_t n) {
+/* Row r's dot with one Q8_K activation row, from the original Q4_K bytes (ggml's layout);
+ * *out_size gets the sum over blocks of |d| * sum(scale * level * |a|) + |dmin| * sum(min *
+ * |bsum|), a bound on any partial sum a kernel may round, so the scale of its float error. */
+static float expected_q4_k(const unsigned char *row, const unsigned char *act, int64_t n,
+                           double *out_size) {
     float acc = 0.0f;
+    *out_size = 0.0;
     for (int64_t b = 0; b < n / 256; b++) {
         ifn_block_q4_k w;
         ifn_block_q8_k a;
         memcpy(&w, row + (size_t)b * sizeof w, sizeof w);
         memcpy(&a, act + (size_t)b * sizeof a, sizeof a);
-        int64_t scaled = 0, mins = 0;
+        int64_t scaled = 0, mins = 0, scaled_abs = 0, mins_abs = 0;
         for (int s = 0; s < 8; s++) {
             uint8_t sc, m;
             ifn_kquant_get_scale_min(s, w.scales, &sc, &m);
-            int64_t dot = 0, sum = 0;
+            int64_t dot = 0, sum = 0, dot_abs = 0;
             for (int l = 0; l < 32; l++) {
                 const uint8_t byte = w.qs[32 * (s / 2) + l];
-                dot += (int64_t)(s % 2 ? byte >> 4 : byte & 15) * a.qs[32 * s + l];
+                const int level = s % 2 ? byte >> 4 : byte & 15;
+                dot += (int64_t)level * a.qs[32 * s + l];
+                dot_abs += (int64_t)level * abs(a.qs[32 * s + l]);
                 sum += a.qs[32 * s + l];
             }
             scaled += sc * dot;
             mins += m * sum;
+            scaled_abs += sc * dot_abs;
+            mins_abs += m * (sum < 0 ? -sum : sum);
         }
-        acc = fmaf((float)scaled, ifn_f16_to_f32(w.d) * a.d, acc);
-        acc = fmaf(-(float)mins, ifn_f16_to_f32(w.dmin) * a.d, acc);
+        const float d = ifn_f16_to_f32(w.d) * a.d, dmin = ifn_f16_to_f32(w.dmin) * a.d;
+        acc = fmaf((float)scaled, d, acc);
+        acc = fmaf(-(float)mins, dmin, acc);
+        *out_size += fabs((double)d) * (double)scaled_abs + fabs((double)dmin) * (double)mins_abs;
     }
     return acc;
 }
 
-static void test_q4_k_kernels_exact_and_batch_invariant(void **state) {
+/* As expected_q4_k for Q6_K, decoding the levels as ggml's dequantize_row_q6_K walks them:
+ * per 128-element half, l = 0..31 takes ql[l], ql[l + 32] and the four bit pairs of qh[l]. */
+static float expected_q6_k(const unsigned char *row, const unsigned char *act, int64_t n,
+                           double *out_size) {
+    float acc = 0.0f;
+    *out_size = 0.0;
+    for (int64_t b = 0; b < n / 256; b++) {
+        ifn_block_q6_k w;
+        ifn_block_q8_k a;
+        memcpy(&w, row + (size_t)b * sizeof w, sizeof w);
+        memcpy(&a, act + (size_t)b * sizeof a, sizeof a);
+        int level[256];
+        for (int half = 0; half < 2; half++)
+            for (int l = 0; l < 32; l++) {
+                const uint8_t *ql = w.ql + 64 * half;
+                const uint8_t qh = w.qh[32 * half + l];
+                level[128 * half + l] = (ql[l] & 15) | (qh & 3) << 4;
+                level[128 * half + l + 32] = (ql[l + 32] & 15) | ((qh >> 2) & 3) << 4;
+                level[128 * half + l + 64] = (ql[l] >> 4) | ((qh >> 4) & 3) << 4;
+                level[128 * half + l + 96] = (ql[l + 32] >> 4) | (qh >> 6) << 4;
+            }
+        int64_t total = 0, total_abs = 0;
+        for (int s = 0; s < 16; s++) {
+            int64_t dot = 0, sum = 0, dot_abs = 0;
+            for (int l = 0; l < 16; l++) {
+                dot += (int64_t)(level[16 * s + l] - 32) * a.qs[16 * s + l];
+                dot_abs += (int64_t)level[16 * s + l] * abs(a.qs[16 * s + l]);
+                sum += a.qs[16 * s + l];
+            }
+            assert_int_equal(sum, a.bsums[s]); /* the kernels take the offset from bsums */
+            total += w.scales[s] * dot;
+            total_abs += abs(w.scales[s]) * (dot_abs + 32 * (sum < 0 ? -sum : sum));
+        }
+        const float d = ifn_f16_to_f32(w.d) * a.d;
+        acc = fmaf((float)total, d, acc);
+        *out_size += fabs((double)d) * (double)total_abs;
+    }
+    return acc;
+}
+
+typedef struct kquant_case {
+    ifn_dtype type;
+    size_t block_bytes;
+    size_t d_offset;      /* the block's F16 super-scale; a second (dmin) may follow */
+    int n_d;              /* F16 scales at d_offset */
+    size_t scales_offset; /* the sub-block scale bytes */
+    size_t scales_bytes;
+    float (*expected)(const unsigned char *row, const unsigned char *act, int64_t n,
+                      double *out_size);
+} kquant_case;
+
+static const kquant_case g_kquant_cases[] = {
+    {IFN_DTYPE_Q4_K, sizeof(ifn_block_q4_k), offsetof(ifn_block_q4_k, d), 2,
+     offsetof(ifn_block_q4_k, scales), 12, expected_q4_k},
+    {IFN_DTYPE_Q6_K, sizeof(ifn_block_q6_k), offsetof(ifn_block_q6_k, d), 1,
+     offsetof(ifn_block_q6_k, scales), 16, expected_q6_k},
+};
+
+enum { KQ_QUANTIZED, KQ_RAW, KQ_EXTREME, KQ_MODES };
+
+/* Weight rows of a K-quant case: ifn_quant_row of random floats; random bytes; or every level
+ * at its top (even rows) or bottom (odd rows) with scale bytes 0x80 / 0x7f in turn (Q6_K:
+ * -128 and 127). Raw and extreme rows get sane super-scales. Activations: random floats, in
+ * the extreme mode tokens 0..2 all +1 (quants all -127: Q8_K maps the first largest magnitude
+ * to -127), +1 then all -1 (quants 127 but the first) and alternating (both). */
+static void make_kquant(ifn_rng *rng, const kquant_case *kc, int mode, int64_t n, unsigned char *w,
+                        size_t row_bytes, float *x) {
+    float row[KQUANT_COLS];
+    for (int r = 0; r < ROWS; r++) {
+        unsigned char *dst = w + (size_t)r * row_bytes;
+        if (mode == KQ_QUANTIZED) {
+            for (int64_t i = 0; i < n; i++)
+                row[i] = normal(rng) * (1.0f + (float)r) + 0.3f;
+            assert_int_equal(ifn_quant_row(kc->type, row, dst, n), IFN_OK);
+            continue;
+        }
+        for (size_t i = 0; i < row_bytes; i++)
+            dst[i] = mode == KQ_RAW ? (unsigned char)ifn_rng_next_u64(rng) : r % 2 ? 0x00 : 0xff;
+        for (int64_t b = 0; b < n / 256; b++) {
+            unsigned char *blk = dst + (size_t)b * kc->block_bytes;
+            if (mode == KQ_EXTREME)
+                for (size_t i = 0; i < kc->scales_bytes; i++)
+                    blk[kc->scales_offset + i] = i % 2 ? 0x7f : 0x80;
+            for (int i = 0; i < kc->n_d; i++) { /* d in [0.01, 1.01), dmin in [0, 1) */
+                const uint16_t h = ifn_f32_to_f16((i == 0 ? 0.01f : 0.0f) + ifn_rng_next_f32(rng));
+                memcpy(blk + kc->d_offset + 2 * (size_t)i, &h, sizeof h);
+            }
+        }
+    }
+    for (int64_t i = 0; i < MAX_TOKENS * n; i++) {
+        const int64_t t = i / n;
+        if (mode == KQ_EXTREME && t < 3)
+            x[i] = t == 0 || i % n == 0 ? 1.0f : t == 1 || i % 2 ? -1.0f : 1.0f;
+        else
+            x[i] = normal(rng) * (i % 5 == 0 ? 6.0f : 1.0f);
+    }
+}
+
+/* y[t][r] for all ROWS rows, n_tok tokens from t0 (groups group_bytes apart). */
+static void run_kquant(const ifn_matmul_traits *tr, const unsigned char *packed, size_t group_bytes,
+                       const unsigned char *act, size_t act_stride, int t0, int n_tok, int64_t n,
+                       float *y) {
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->gemm_x8(packed + (size_t)g * group_bytes, act + (size_t)t0 * act_stride, act_stride,
+                    n_tok, n, y + 8 * g, ROWS);
+}
+
+/* One table on one weight set: exact outputs, agreement with the unpacked kernel, batch
+ * invariance. Leaves the activations in act and the outputs in all. */
+static void check_kquant(const ifn_kernels *k, const kquant_case *kc, int mode,
+                         const unsigned char *w, size_t row_bytes, const float *x,
+                         unsigned char *act, size_t act_stride, float *all) {
+    const int64_t n = KQUANT_COLS;
+    const ifn_matmul_traits *tr = &k->matmul_packed[kc->type];
+    const char *name = ifn_dtype_get_info(kc->type)->name;
+    assert_non_null(tr->gemm_x8);
+    assert_int_equal(tr->act_type, IFN_DTYPE_Q8_K);
+    /* Same activation buffers as the unpacked path. */
+    assert_ptr_equal(tr->quantize_act, k->matmul[kc->type].quantize_act);
+    for (int t = 0; t < MAX_TOKENS; t++)
+        tr->quantize_act(x + (int64_t)t * n, act + (size_t)t * act_stride, n);
+    const size_t group_bytes = (size_t)(n / 256) * (size_t)tr->group_block_bytes;
+    unsigned char *packed = malloc(ROWS / 8 * group_bytes);
+    assert_non_null(packed);
+    for (int g = 0; g < ROWS / 8; g++)
+        tr->pack_x8(w + (size_t)g * 8 * row_bytes, row_bytes, n, packed + (size_t)g * group_bytes);
+    run_kquant(tr, packed, group_bytes, act, act_stride, 0, MAX_TOKENS, n, all);
+    for (int t = 0; t < MAX_TOKENS; t++)
+        for (int r = 0; r < ROWS; r++) {
+            const unsigned char *w_row = w + (size_t)r * row_bytes;
+            const unsigned char *a_row = act + (size_t)t * act_stride;
+            double size;
+            const float want = kc->expected(w_row, a_row, n, &size);
+            const float got = all[t * ROWS + r];
+            if (memcmp(&want, &got, sizeof want) != 0)
+                fail_msg("%s %s mode %d token %d row %d: %.9g, want %.9g", k->isa, name, mode, t, r,
+                         (double)got, (double)want);
+            /* The unpacked kernel (same activations, another float order: a few roundings of
+             * partial sums no larger than `size`) agrees. */
+            const double plain = k->matmul[kc->type].vec_dot(w_row, a_row, n);
+            if (fabs(plain - (double)got) > 1e-6 * size)
+                fail_msg("%s %s mode %d token %d row %d: packed %.9g, unpacked %.9g", k->isa, name,
+                         mode, t, r, (double)got, plain);
+        }
+    /* Batch invariance: every token alone, and sub-batches of 2..6 from several starts. */
+    for (int n_tok = 1; n_tok <= 6; n_tok++)
+        for (int t0 = 0; t0 + n_tok <= MAX_TOKENS; t0 += n_tok == 1 ? 1 : 3) {
+            float part[MAX_TOKENS * ROWS];
+            run_kquant(tr, packed, group_bytes, act, act_stride, t0, n_tok, n, part);
+            assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+        }
+    free(packed);
+}
+
+static void test_kquant_kernels_exact_and_batch_invariant(void **state) {
     (void)state;
     const ifn_kernels *tables[2] = {ifn_kernels_ref(), avx2_or_null()};
-    const int64_t n = Q4K_COLS;
-    const size_t row_bytes = ifn_dtype_row_bytes(IFN_DTYPE_Q4_K, n);
+    const int64_t n = KQUANT_COLS;
     const size_t act_stride = (size_t)n / 256 * sizeof(ifn_block_q8_k) + 12;
     ifn_rng rng;
     ifn_rng_seed(&rng, 85);
-    unsigned char *w = malloc(ROWS * row_bytes), *act = malloc(MAX_TOKENS * act_stride);
-    unsigned char *act_ref = malloc(MAX_TOKENS * act_stride);
-    float *x = malloc((size_t)MAX_TOKENS * (size_t)n * sizeof *x), row[Q4K_COLS];
-    float y_ref[MAX_TOKENS * ROWS];
-    assert_true(w && act && act_ref && x);
-    for (int raw = 0; raw < 2; raw++) {
-        for (int r = 0; r < ROWS; r++) {
-            unsigned char *dst = w + (size_t)r * row_bytes;
-            if (!raw) {
-                for (int64_t i = 0; i < n; i++) row[i] = normal(&rng) * (1.0f + (float)r) + 0.3f;
-                assert_int_equal(ifn_quant_row(IFN_DTYPE_Q4_K, row, dst, n), IFN_OK);
-                continue;
-            }
-            for (size_t i = 0; i < row_bytes; i++) dst[i] = (unsigned char)ifn_rng_next_u64(&rng);
-            for (int64_t b = 0; b < n / 256; b++) { /* sane super-scales, random everything else */
-                uint16_t d = ifn_f32_to_f16(0.01f + ifn_rng_next_f32(&rng)), dm = ifn_f32_to_f16(ifn_rng_next_f32(&rng));
-                memcpy(dst + (size_t)b * sizeof(ifn_block_q4_k), &d, 2);
-                memcpy(dst + (size_t)b * sizeof(ifn_block_q4_k) + 2, &dm, 2);
-            }
+    for (size_t ci = 0; ci < sizeof g_kquant_cases / sizeof g_kquant_cases[0]; ci++) {
+        const kquant_case *kc = &g_kquant_cases[ci];
+        const size_t row_bytes = ifn_dtype_row_bytes(kc->type, n);
+        unsigned char *w = malloc(ROWS * row_bytes), *act = malloc(MAX_TOKENS * act_stride);
+        unsigned char *act_ref = malloc(MAX_TOKENS * act_stride);
+        float *x = malloc((size_t)MAX_TOKENS * (size_t)n * sizeof *x);
+        float y_ref[MAX_TOKENS * ROWS], y[MAX_TOKENS * ROWS];
+        assert_true(w && act && act_ref && x);
+        for (int mode = 0; mode < KQ_MODES; mode++) {
+            make_kquant(&rng, kc, mode, n, w, row_bytes, x);
+            check_kquant(tables[0], kc, mode, w, row_bytes, x, act_ref, act_stride, y_ref);
+            if (!tables[1]) continue;
+            check_kquant(tables[1], kc, mode, w, row_bytes, x, act, act_stride, y);
+            /* The AVX2 table: same activation bytes and outputs as the reference. */
+            for (int t = 0; t < MAX_TOKENS; t++)
+                assert_memory_equal(act_ref + (size_t)t * act_stride, act + (size_t)t * act_stride,
+                                    (size_t)n / 256 * sizeof(ifn_block_q8_k));
+            assert_memory_equal(y_ref, y, sizeof y_ref);
         }
-        for (int64_t i = 0; i < MAX_TOKENS * n; i++) x[i] = normal(&rng) * (i % 5 == 0 ? 6.0f : 1.0f);
-        for (int k = 0; k < 2; k++) {
-            if (!tables[k]) continue;
-            const ifn_matmul_traits *tr = &tables[k]->matmul_packed[IFN_DTYPE_Q4_K];
-            assert_non_null(tr->gemm_x8);
-            assert_int_equal(tr->act_type, IFN_DTYPE_Q8_K);
-            for (int t = 0; t < MAX_TOKENS; t++)
-                tr->quantize_act(x + (int64_t)t * n, act + (size_t)t * act_stride, n);
-            const size_t group_bytes = (size_t)(n / 256) * (size_t)tr->group_block_bytes;
-            unsigned char *packed = malloc(ROWS / 8 * group_bytes);
-            assert_non_null(packed);
-            for (int g = 0; g < ROWS / 8; g++)
-                tr->pack_x8(w + (size_t)g * 8 * row_bytes, row_bytes, n, packed + (size_t)g * group_bytes);
-            float all[MAX_TOKENS * ROWS], part[MAX_TOKENS * ROWS];
-            for (int g = 0; g < ROWS / 8; g++)
-                tr->gemm_x8(packed + (size_t)g * group_bytes, act, act_stride, MAX_TOKENS, n, all + 8 * g, ROWS);
-            for (int t = 0; t < MAX_TOKENS; t++)
-                for (int r = 0; r < ROWS; r++) {
-                    const float want = expected_q4_k(w + (size_t)r * row_bytes, act + (size_t)t * act_stride, n);
-                    if (memcmp(&want, &all[t * ROWS + r], sizeof want) != 0)
-                        fail_msg("%s Q4_K raw=%d token %d row %d: %.9g, want %.9g", tables[k]->isa,
-                                 raw, t, r, (double)all[t * ROWS + r], (double)want);
-                }
-            /* The unpacked Q4_K kernel (same activations, another float order) agrees. */
-            for (int t = 0; t < MAX_TOKENS; t++)
-                for (int r = 0; r < ROWS; r++) {
-                    const double plain = tables[k]->matmul[IFN_DTYPE_Q4_K].vec_dot(
-                        w + (size_t)r * row_bytes, act + (size_t)t * act_stride, n);
-                    const double got = all[t * ROWS + r];
-                    if (fabs(plain - got) > 1e-5 * (fabs(plain) + 1.0) * 20.0)
-                        fail_msg("%s Q4_K token %d row %d: packed %.9g, unpacked %.9g",
-                                 tables[k]->isa, t, r, got, plain);
-                }
-            for (int n_tok = 1; n_tok <= 5; n_tok++)
-                for (int t0 = 0; t0 + n_tok <= MAX_TOKENS; t0 += 4) {
-                    for (int g = 0; g < ROWS / 8; g++)
-                        tr->gemm_x8(packed + (size_t)g * group_bytes, act + (size_t)t0 * act_stride,
-                                    act_stride, n_tok, n, part + 8 * g, ROWS);
-                    assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
-                }
-            if (k == 0) {
-                memcpy(y_ref, all, sizeof y_ref);
-                memcpy(act_ref, act, MAX_TOKENS * act_stride);
-            } else { /* the AVX2 table: same activation bytes and outputs as the reference */
-                for (int t = 0; t < MAX_TOKENS; t++)
-                    assert_memory_equal(act_ref + (size_t)t * act_stride, act + (size_t)t * act_stride,
-                                        (size_t)n / 256 * sizeof(ifn_block_q8_k));
-                assert_memory_equal(y_ref, all, sizeof y_ref);
-            }
-            free(packed);
-        }
+        /* ifn_ops packs the same bytes, sized by the table's group_block_bytes. */
+        ifn_tensor t = {
+            .type = kc->type, .n_cols = n, .n_rows = ROWS, .row_bytes = row_bytes, .data = w};
+        const ifn_matmul_traits *tr = &ifn_kernels_get()->matmul_packed[kc->type];
+        const size_t group_bytes = (size_t)(n / 256) * (size_t)tr->group_block_bytes;
+        assert_true(ifn_ops_can_pack(&t));
+        assert_int_equal(ifn_ops_packed_bytes(&t), ROWS / 8 * group_bytes);
+        unsigned char *via_ops = malloc(ROWS / 8 * group_bytes),
+                      *direct = malloc(ROWS / 8 * group_bytes);
+        assert_true(via_ops && direct);
+        assert_int_equal(ifn_ops_pack_rows(&t, via_ops, 0, ROWS), IFN_OK);
+        for (int g = 0; g < ROWS / 8; g++)
+            tr->pack_x8(w + (size_t)g * 8 * row_bytes, row_bytes, n,
+                        direct + (size_t)g * group_bytes);
+        assert_memory_equal(via_ops, direct, ROWS / 8 * group_bytes);
+        free(via_ops);
+        free(direct);
+        free(w);
+        free(act);
+        free(act_ref);
+        free(x);
     }
-    free(w);
-    free(act);
-    free(act_ref);
-    free(x);
 }
 
 /* ---- F16 / BF16 groups ---- */
@@ -491,7 +620,7 @@ int main(void) {
         cmocka_unit_test(test_packed_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_avx2_matches_reference_bit_for_bit),
         cmocka_unit_test(test_packed_agrees_with_unpacked_path),
-        cmocka_unit_test(test_q4_k_kernels_exact_and_batch_invariant),
+        cmocka_unit_test(test_kquant_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_half_kernels_exact_and_batch_invariant),
         cmocka_unit_test(test_pack_refuses_what_it_cannot_pack),
     };

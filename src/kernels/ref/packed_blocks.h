@@ -3,7 +3,7 @@
  * together and its quants are interleaved so that one 32-byte vector holds four consecutive
  * elements of each of the eight rows: lane r of a dot product is row r, so a product of one
  * group with one token needs no horizontal sums, and eight rows share every activation load.
- * A group is exactly as large as the eight original rows. Internal to src/kernels. */
+ * A group is as large as the eight original rows (Q4_K's: 8 % larger). Internal to src/kernels. */
 #ifndef IFN_KERNELS_REF_PACKED_BLOCKS_H
 #define IFN_KERNELS_REF_PACKED_BLOCKS_H
 
@@ -42,6 +42,20 @@ typedef struct ifn_block_q4_kx8 {
     uint8_t qs[4][8][4 * IFN_PACK_ROWS];
 } ifn_block_q4_kx8;
 
+/* Super-block b of eight Q6_K rows (256 elements each, 16 sub-blocks of 16), levels kept whole:
+ * d[r] is row r's F16 super-scale; scales[p][2r + i] = row r's int8 scale of sub-block 2p + i
+ * (sign-extended, one vector pairs both sub-blocks of a row's lane for a 16-bit multiply-add
+ * with two activation sums; a byte shuffle doubles either one for the levels' sums). Element
+ * 16s + 4c + j of row r (chunk c of sub-block s, j = 0..3) has the 6-bit level q (value
+ * d * scale * (q - 32)); for c = 0, 1, 2 it is the low 6 bits of qs[s][c][4r + j], whose top
+ * two bits hold bits 2c, 2c + 1 of chunk 3's level, so chunks 0..2 decode with one AND each and
+ * chunk 3 from the three top bit pairs. 1680 bytes, exactly eight Q6_K blocks. */
+typedef struct ifn_block_q6_kx8 {
+    uint16_t d[IFN_PACK_ROWS];
+    int8_t scales[8][2 * IFN_PACK_ROWS];
+    uint8_t qs[16][3][4 * IFN_PACK_ROWS];
+} ifn_block_q6_kx8;
+
 /* Eight F16 (or BF16) rows: element e of row r is the 16-bit value at index 8 * e + r, so the
  * eight rows' element e are one 16-byte vector. Any row length. */
 
@@ -57,6 +71,7 @@ typedef struct ifn_block_q8s {
 _Static_assert(sizeof(ifn_block_q8_0x8) == 8 * sizeof(ifn_block_q8_0), "Q8_0x8 = 8 Q8_0 blocks");
 _Static_assert(sizeof(ifn_block_q4_0x8) == 8 * sizeof(ifn_block_q4_0), "Q4_0x8 = 8 Q4_0 blocks");
 _Static_assert(sizeof(ifn_block_q4_kx8) == 1248, "Q4_Kx8 block is 1248 bytes");
+_Static_assert(sizeof(ifn_block_q6_kx8) == 8 * sizeof(ifn_block_q6_k), "Q6_Kx8 = 8 Q6_K blocks");
 _Static_assert(sizeof(ifn_block_q8s) == 40, "Q8S block is 40 bytes");
 
 #endif

@@ -1,9 +1,10 @@
-/* AVX2 product of packed eight-row Q4_K groups with Q8_K activations: lane r is row r. Per
- * sub-block, the unsigned 4-bit levels times up to four tokens' activation quants build 16-bit
- * pair sums (eight chunks stay below 2^15: 8 * 2 * 15 * 127), one multiply-add by the rows'
- * sub-block scales widens them into the int32 super-block sum; the mins term is four
- * multiply-adds of the rows' mins with the token's sub-block sums. The float steps are the
- * reference's (gemm_x8_kquant_ref.c), so results are bit-identical to it and batch invariant. */
+/* AVX2 products of packed eight-row Q4_K and Q6_K groups with Q8_K activations: lane r is row
+ * r. Per sub-block, the unsigned levels times up to four tokens' activation quants build 16-bit
+ * pair sums, multiply-adds by the rows' sub-block scales widen them into the int32 super-block
+ * sum. Q4_K: eight chunks stay below 2^15 (8 * 2 * 15 * 127); the mins term is four
+ * multiply-adds of the rows' mins with the token's sub-block sums. Q6_K: see q6_k_tokens. The
+ * float steps are the reference's (gemm_x8_kquant_ref.c), so results are bit-identical to it
+ * and batch invariant. */
 #include "kernels/x86/gemm_x8_kquant_avx2.h"
 
 #include "kernels/ref/act_blocks.h"
@@ -113,6 +114,120 @@ static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned cha
     for (int t = 0; t < n_tok; t++) _mm256_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+/* Q6_K: chunks 2h and 2h + 1 (four elements of each row) of sub-block s as levels 0..63. In
+ * chunk 3 the 16-bit shifts move no bits across bytes: each byte is masked to bits 6..7 first. */
+static inline void q6_k_chunk_pair(const ifn_block_q6_kx8 *g, int s, int h, __m256i *first,
+                                   __m256i *second) {
+    const __m256i low6 = _mm256_set1_epi8(0x3f), top2 = _mm256_set1_epi8((char)0xc0);
+    if (h == 0) {
+        *first = _mm256_and_si256(ifn_avx2_load(g->qs[s][0]), low6);
+        *second = _mm256_and_si256(ifn_avx2_load(g->qs[s][1]), low6);
+        return;
+    }
+    *first = _mm256_and_si256(ifn_avx2_load(g->qs[s][2]), low6);
+    *second = _mm256_or_si256(
+        _mm256_or_si256(_mm256_srli_epi16(_mm256_and_si256(ifn_avx2_load(g->qs[s][0]), top2), 6),
+                        _mm256_srli_epi16(_mm256_and_si256(ifn_avx2_load(g->qs[s][1]), top2), 4)),
+        _mm256_srli_epi16(_mm256_and_si256(ifn_avx2_load(g->qs[s][2]), top2), 2));
+}
+
+/* Lane r: scale * (dot of two chunks' levels with the token's quants from element e on), the
+ * chunks' pair sums added in 16 bits. `scale` holds row r's scale in both halves of lane r. */
+static inline __m256i q6_k_chunk_dot(__m256i first, __m256i second, const unsigned char *ablock,
+                                     int e, __m256i scale) {
+    const __m256i sum16 = _mm256_add_epi16(_mm256_maddubs_epi16(first, act_quad(ablock, e)),
+                                           _mm256_maddubs_epi16(second, act_quad(ablock, e + 4)));
+    return _mm256_madd_epi16(sum16, scale);
+}
+
+/* Row r's scale of sub-block s in both 16-bit halves of lane r. */
+static inline __m256i q6_k_scale(const ifn_block_q6_kx8 *g, int s) {
+    /* Byte shuffles that copy the first (second) 16-bit scale of a lane into both halves. */
+    static const uint8_t dup[2][32] = {
+        {0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,
+         0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13},
+        {2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,
+         2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15},
+    };
+    const __m256i pair = _mm256_cvtepi8_epi16(ifn_avx2_load128(g->scales[s / 2]));
+    return _mm256_shuffle_epi8(pair, ifn_avx2_load(dup[s % 2]));
+}
+
+/* The activation sums of sub-blocks 2p and 2p + 1 as one 32-bit pair in every lane. */
+static inline __m256i bsum_pair(const unsigned char *ablock, int p) {
+    int32_t v;
+    memcpy(&v, ablock + offsetof(ifn_block_q8_k, bsums) + 4 * p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
+/* Adds sub-block s of every token to its lane sums. */
+static inline __attribute__((always_inline)) void q6_k_sub_block(const ifn_block_q6_kx8 *g, int s,
+                                                                 const unsigned char *const a[],
+                                                                 size_t a_off, int n_tok,
+                                                                 __m256i total[]) {
+    const __m256i scale = q6_k_scale(g, s);
+    for (int h = 0; h < 2; h++) {
+        __m256i first, second;
+        q6_k_chunk_pair(g, s, h, &first, &second);
+        for (int t = 0; t < n_tok; t++)
+            total[t] = _mm256_add_epi32(
+                total[t], q6_k_chunk_dot(first, second, a[t] + a_off, 16 * s + 8 * h, scale));
+    }
+}
+
+/* Q6_K with levels q = 0..63 standing for q - 32: lane r gets
+ *   T = sum_s scale_s * dot(q, a)_s - sum_p 32 * (scale_2p * bsum_2p + scale_2p+1 * bsum_2p+1),
+ * the reference's int32 total. Bounds (|a| <= 127, |scale| <= 128, |bsum| <= 16 * 127 = 2032):
+ * a maddubs pair sum is at most 2 * 63 * 127 = 16002, two of them added 32004 < 2^15; the
+ * multiply-add by a scale pair at most 2 * 32004 * 128 = 8,193,024, so the 32 of one super-block
+ * sum to at most 262,176,768; 32 * scale fits 16 bits (4096), each offset multiply-add is at most
+ * 2 * 4096 * 2032 = 16,646,144 and the eight 133,169,152. Every partial sum therefore stays
+ * below 395,345,920 < 2^31: integer arithmetic is exact, its order free. */
+static inline __attribute__((always_inline)) void q6_k_tokens(const unsigned char *group,
+                                                              const unsigned char *const a[],
+                                                              int n_tok, int64_t n_blocks, float *y,
+                                                              int64_t y_stride) {
+    /* The float sums live in y between super-blocks: in registers they would push four tokens'
+     * integer sums onto the stack. */
+    for (int t = 0; t < n_tok; t++)
+        _mm256_storeu_ps(y + t * y_stride, _mm256_setzero_ps());
+    for (int64_t b = 0; b < n_blocks; b++) {
+        const ifn_block_q6_kx8 *g =
+            (const ifn_block_q6_kx8 *)(const void *)(group + (size_t)b * sizeof(ifn_block_q6_kx8));
+        const size_t a_off = (size_t)b * sizeof(ifn_block_q8_k);
+        __m256i total[MAX_TOKENS];
+        for (int t = 0; t < n_tok; t++)
+            total[t] = _mm256_setzero_si256();
+#pragma GCC unroll 1
+        for (int p = 0; p < 8; p++) { /* the -32 offset (kept rolled: unrolled, it spills) */
+            const __m256i pair32 =
+                _mm256_slli_epi16(_mm256_cvtepi8_epi16(ifn_avx2_load128(g->scales[p])), 5);
+            for (int t = 0; t < n_tok; t++)
+                total[t] = _mm256_sub_epi32(total[t],
+                                            _mm256_madd_epi16(pair32, bsum_pair(a[t] + a_off, p)));
+        }
+        /* One sub-block per iteration, so four tokens' sums fit the registers. */
+#pragma GCC unroll 1
+        for (int s = 0; s < 16; s++) {
+            /* Decode streams the weights once: one line in two, PREFETCH_AHEAD bytes early,
+             * spread over the sub-blocks (the L2's adjacent-line prefetcher brings the other).
+             * One thread on Zen 3 streamed 10-15 % slower prefetching every line or all lines
+             * at once; two threads saturate memory either way. */
+            if (n_tok <= 2) _mm_prefetch((const char *)g + PREFETCH_AHEAD + 128 * s, _MM_HINT_T0);
+            q6_k_sub_block(g, s, a, a_off, n_tok, total);
+        }
+        const __m256 d = _mm256_cvtph_ps(ifn_avx2_load128(g->d));
+        for (int t = 0; t < n_tok; t++) {
+            float da;
+            memcpy(&da, a[t] + a_off + offsetof(ifn_block_q8_k, d), sizeof da);
+            const __m256 acc = _mm256_loadu_ps(y + t * y_stride);
+            _mm256_storeu_ps(y + t * y_stride,
+                             _mm256_fmadd_ps(_mm256_cvtepi32_ps(total[t]),
+                                             _mm256_mul_ps(d, _mm256_set1_ps(da)), acc));
+        }
+    }
+}
+
 void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride,
                            int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
     const int64_t n_blocks = n_cols / IFN_QK_K;
@@ -135,6 +250,33 @@ void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride
             break;
         default:
             q4_k_tokens(group, a, 1, n_blocks, yt, y_stride);
+            break;
+        }
+    }
+}
+
+void ifn_gemm_x8_q6_k_avx2(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
+                           int64_t n_cols, float *y, int64_t y_stride) {
+    const int64_t n_blocks = n_cols / IFN_QK_K;
+    const unsigned char *a[MAX_TOKENS];
+    for (int64_t t = 0; t < n_tokens; t += MAX_TOKENS) {
+        const int64_t left = n_tokens - t;
+        const int n_tok = left < MAX_TOKENS ? (int)left : MAX_TOKENS;
+        for (int j = 0; j < n_tok; j++)
+            a[j] = (const unsigned char *)act + (size_t)(t + j) * act_stride;
+        float *yt = y + t * y_stride;
+        switch (n_tok) { /* constant token counts, so each case is its own unrolled kernel */
+        case 4:
+            q6_k_tokens(group, a, 4, n_blocks, yt, y_stride);
+            break;
+        case 3:
+            q6_k_tokens(group, a, 3, n_blocks, yt, y_stride);
+            break;
+        case 2:
+            q6_k_tokens(group, a, 2, n_blocks, yt, y_stride);
+            break;
+        default:
+            q6_k_tokens(group, a, 1, n_blocks, yt, y_stride);
             break;
         }
     }

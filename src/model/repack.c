@@ -1,7 +1,7 @@
 /* Load-time repacking: every matrix the kernel table has packed kernels for (Q8_0, Q4_0, Q4_K,
  * Q6_K, F16, BF16; a multiple of 8 rows) gets a copy in eight-row groups, which the forward pass
- * then multiplies with the packed kernels. The copy is as large as the original (Q4_K: +8 %, its
- * scales stored unpacked). The original's pages in the file mapping are dropped afterwards; they
+ * then multiplies with the packed kernels. The copy is exactly as large as the original. The
+ * original's pages in the file mapping are dropped afterwards; they
  * stay readable, re-read from the file by the paths that want plain rows (the exact kernels,
  * embedding lookups), so resident memory stays about one copy of the weights.
  * IFN_REPACK=0 in the environment turns it off. */

@@ -17,8 +17,8 @@ const ifn_matmul_traits *ifn_ops_traits(const ifn_tensor *w, int exact);
 /* 1 if a and b consume the same activation format (one converted buffer serves both). */
 int ifn_ops_same_act(const ifn_matmul_traits *a, const ifn_matmul_traits *b);
 
-/* Bytes of w packed for the kernel table's packed traits (about w's own size; K-quants carry
- * unpacked scales), or 0 when w cannot be packed. */
+/* Bytes of w packed for the kernel table's packed traits (the layouts so far are exactly w's
+ * own size), or 0 when w cannot be packed. */
 size_t ifn_ops_packed_bytes(const ifn_tensor *w);
 
 /* Packs w's rows into `out` (ifn_ops_packed_bytes(w) bytes) for the kernel table's packed

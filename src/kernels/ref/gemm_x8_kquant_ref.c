@@ -18,12 +18,7 @@ void ifn_pack_x8_q4_k(const void *rows, size_t row_bytes, int64_t n_cols, void *
             memcpy(&blk, src + (size_t)r * row_bytes + (size_t)b * sizeof blk, sizeof blk);
             g.d[r] = blk.d;
             g.dmin[r] = blk.dmin;
-            for (int s = 0; s < 8; s++) {
-                uint8_t scale, min;
-                ifn_kquant_get_scale_min(s, blk.scales, &scale, &min);
-                g.scales[s][2 * r] = g.scales[s][2 * r + 1] = scale;
-                g.mins[s / 2][2 * r + s % 2] = min;
-            }
+            for (int w = 0; w < 3; w++) memcpy(&g.scale_words[w][r], blk.scales + 4 * w, 4);
             for (int i = 0; i < 4; i++)
                 for (int k = 0; k < 8; k++) memcpy(&g.qs[i][k][4 * r], blk.qs + 32 * i + 4 * k, 4);
         }
@@ -50,13 +45,17 @@ void ifn_gemm_x8_q4_k_ref(const void *group, const void *act, size_t act_stride,
             memcpy(&g, gbytes + (size_t)b * sizeof g, sizeof g);
             memcpy(&ab, a + (size_t)b * sizeof ab, sizeof ab);
             for (int r = 0; r < IFN_PACK_ROWS; r++) {
+                uint8_t packed_scales[IFN_K_SCALE_BYTES];
+                for (int w = 0; w < 3; w++) memcpy(packed_scales + 4 * w, &g.scale_words[w][r], 4);
                 int32_t sum_scaled = 0, sum_mins = 0;
                 for (int s = 0; s < 8; s++) {
                     int32_t dot = 0;
                     for (int l = 0; l < 32; l++) dot += level(&g, r, 32 * s + l) * ab.qs[32 * s + l];
-                    sum_scaled += g.scales[s][2 * r] * dot;
+                    uint8_t scale, min;
+                    ifn_kquant_get_scale_min(s, packed_scales, &scale, &min);
+                    sum_scaled += scale * dot;
                     const int32_t act_sum = ab.bsums[2 * s] + ab.bsums[2 * s + 1];
-                    sum_mins += g.mins[s / 2][2 * r + s % 2] * act_sum;
+                    sum_mins += min * act_sum;
                 }
                 acc[r] = fmaf((float)sum_scaled, ifn_f16_to_f32(g.d[r]) * ab.d, acc[r]);
                 acc[r] = fmaf(-(float)sum_mins, ifn_f16_to_f32(g.dmin[r]) * ab.d, acc[r]);

@@ -28,17 +28,16 @@ typedef struct ifn_block_q4_0x8 {
     uint8_t qs[IFN_PACK_ROWS * IFN_QK_SMALL / 2];
 } ifn_block_q4_0x8;
 
-/* Super-block b of eight Q4_K rows (256 elements each), scales unpacked for the kernels:
- * d[r], dmin[r] are row r's F16 super-scales; scales[s][2r] = scales[s][2r + 1] = row r's
- * 6-bit scale of sub-block s (doubled so a 16-bit product pairs it with both halves of a row's
- * lane); mins[p][2r + i] = row r's 6-bit min of sub-block 2p + i; qs[i][k][4r + j] = row r's
- * original qs byte 32i + 4k + j: its low nibble is element 32(2i) + 4k + j, its high nibble
- * element 32(2i + 1) + 4k + j. 1248 bytes, 8 % more than eight Q4_K blocks. */
+/* Super-block b of eight Q4_K rows (256 elements each): d[r], dmin[r] are row r's F16
+ * super-scales; scale_words[w][r] is bytes 4w..4w+3 of row r's 12 packed 6-bit scale/min bytes
+ * (ggml's layout, see ifn_kquant_get_scale_min), so three vector loads give every row's scales
+ * and a few shifts and masks unpack them; qs[i][k][4r + j] = row r's original qs byte
+ * 32i + 4k + j: its low nibble is element 32(2i) + 4k + j, its high nibble element
+ * 32(2i + 1) + 4k + j. 1152 bytes, exactly eight Q4_K blocks (decode reads no extra bytes). */
 typedef struct ifn_block_q4_kx8 {
     uint16_t d[IFN_PACK_ROWS];
     uint16_t dmin[IFN_PACK_ROWS];
-    uint8_t scales[8][2 * IFN_PACK_ROWS];
-    uint8_t mins[4][2 * IFN_PACK_ROWS];
+    uint32_t scale_words[3][IFN_PACK_ROWS];
     uint8_t qs[4][8][4 * IFN_PACK_ROWS];
 } ifn_block_q4_kx8;
 
@@ -70,7 +69,7 @@ typedef struct ifn_block_q8s {
 
 _Static_assert(sizeof(ifn_block_q8_0x8) == 8 * sizeof(ifn_block_q8_0), "Q8_0x8 = 8 Q8_0 blocks");
 _Static_assert(sizeof(ifn_block_q4_0x8) == 8 * sizeof(ifn_block_q4_0), "Q4_0x8 = 8 Q4_0 blocks");
-_Static_assert(sizeof(ifn_block_q4_kx8) == 1248, "Q4_Kx8 block is 1248 bytes");
+_Static_assert(sizeof(ifn_block_q4_kx8) == 8 * sizeof(ifn_block_q4_k), "Q4_Kx8 = 8 Q4_K blocks");
 _Static_assert(sizeof(ifn_block_q6_kx8) == 8 * sizeof(ifn_block_q6_k), "Q6_Kx8 = 8 Q6_K blocks");
 _Static_assert(sizeof(ifn_block_q8s) == 40, "Q8S block is 40 bytes");
 

@@ -20,8 +20,49 @@ static inline __m256i act_quad(const unsigned char *block, int e) {
     return _mm256_set1_epi32(v);
 }
 
-/* Lane r: sum over sub-blocks s of mins[r][s] * (token's quant sum of sub-block s). */
-static inline __m256i mins_term(const ifn_block_q4_kx8 *g, const unsigned char *ablock) {
+/* The eight rows' 6-bit scales and mins of one Q4_K super-block, unpacked from their 12-byte
+ * sets with the masks and shifts of ifn_kquant_get_scale_min applied to eight rows at once:
+ * byte j of 32-bit lane r of v[0] is row r's scale of sub-block j, of v[1] that of sub-block
+ * 4 + j; v[2], v[3] hold the mins the same way. (32-bit shifts move bits across bytes; every
+ * such bit is masked off before use.) */
+typedef struct q4_k_scales {
+    __m256i v[4];
+} q4_k_scales;
+
+static inline void unpack_q4_k_scales(const ifn_block_q4_kx8 *g, q4_k_scales *out) {
+    const __m256i w0 = ifn_avx2_load(g->scale_words[0]), w1 = ifn_avx2_load(g->scale_words[1]);
+    const __m256i w2 = ifn_avx2_load(g->scale_words[2]);
+    const __m256i low6 = _mm256_set1_epi32(0x3f3f3f3f), low4 = _mm256_set1_epi32(0x0f0f0f0f);
+    const __m256i low2 = _mm256_set1_epi32(0x03030303);
+    out->v[0] = _mm256_and_si256(w0, low6);
+    out->v[1] = _mm256_or_si256(_mm256_and_si256(w2, low4),
+                                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w0, 6), low2), 4));
+    out->v[2] = _mm256_and_si256(w1, low6);
+    out->v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(w2, 4), low4),
+                                _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(w1, 6), low2), 4));
+}
+
+/* Lane r as the int16 pair (x, y), x = byte j and y = byte j + step of lane r of v (a byte
+ * shuffle; index bytes with the top bit set give 0). */
+static inline __m256i lane_bytes_to_pair(__m256i v, int j, int step) {
+    const __m256i base = _mm256_setr_epi8(0, -128, 0, -128, 4, -128, 4, -128, 8, -128, 8, -128, 12,
+                                          -128, 12, -128, 0, -128, 0, -128, 4, -128, 4, -128, 8,
+                                          -128, 8, -128, 12, -128, 12, -128);
+    const __m256i shift = _mm256_setr_epi8(0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
+                                           0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0);
+    const __m256i index = _mm256_add_epi8(
+        _mm256_add_epi8(base, _mm256_set1_epi8((char)j)),
+        step ? shift : _mm256_setzero_si256());
+    return _mm256_shuffle_epi8(v, index);
+}
+
+/* Row r's scale of sub-block s in both int16 halves of lane r. */
+static inline __m256i sub_block_scales(const q4_k_scales *sc, int s) {
+    return lane_bytes_to_pair(sc->v[s / 4], s % 4, 0);
+}
+
+/* Lane r: sum over sub-blocks s of min[r][s] * (token's quant sum of sub-block s). */
+static inline __m256i mins_term(const q4_k_scales *sc, const unsigned char *ablock) {
     const __m256i bsums = ifn_avx2_load(ablock + offsetof(ifn_block_q8_k, bsums));
     /* 128-bit lane 0: sums of sub-blocks 0..3 twice, lane 1: 4..7 twice (|sum| <= 4064). */
     const __m256i sums = _mm256_hadd_epi16(bsums, bsums);
@@ -29,7 +70,8 @@ static inline __m256i mins_term(const ifn_block_q4_kx8 *g, const unsigned char *
     __m256i total = _mm256_setzero_si256();
     for (int p = 0; p < 4; p++) {
         const __m256i pair = _mm256_permutevar8x32_epi32(sums, _mm256_set1_epi32(dword_of_pair[p]));
-        const __m256i mins = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->mins[p]));
+        /* (min of sub-block 2p, min of 2p + 1) per row */
+        const __m256i mins = lane_bytes_to_pair(sc->v[2 + p / 2], 2 * (p % 2), 1);
         total = _mm256_add_epi32(total, _mm256_madd_epi16(mins, pair));
     }
     return total;
@@ -49,6 +91,8 @@ static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned cha
         /* Decode streams the weights once: ask for them PREFETCH_AHEAD bytes early (prefetches
          * past the matrix's end are harmless: they never fault). */
         if (n_tok <= 2) ifn_avx2_prefetch((const unsigned char *)g + PREFETCH_AHEAD, sizeof *g);
+        q4_k_scales sc;
+        unpack_q4_k_scales(g, &sc);
         __m256i scaled[MAX_TOKENS];
         for (int t = 0; t < n_tok; t++) scaled[t] = _mm256_setzero_si256();
         if (n_tok <= 2) {
@@ -71,8 +115,8 @@ static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned cha
                             _mm256_maddubs_epi16(hi, act_quad(a[t] + a_off, 64 * i + 32 + 4 * k)));
                     }
                 }
-                const __m256i sc_lo = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[2 * i]));
-                const __m256i sc_hi = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[2 * i + 1]));
+                const __m256i sc_lo = sub_block_scales(&sc, 2 * i);
+                const __m256i sc_hi = sub_block_scales(&sc, 2 * i + 1);
                 for (int t = 0; t < n_tok; t++)
                     scaled[t] = _mm256_add_epi32(scaled[t],
                                                  _mm256_add_epi32(_mm256_madd_epi16(lo16[t], sc_lo),
@@ -95,7 +139,7 @@ static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned cha
                             sum16[t],
                             _mm256_maddubs_epi16(nib, act_quad(a[t] + a_off, 32 * s + 4 * k)));
                 }
-                const __m256i scales = _mm256_cvtepu8_epi16(ifn_avx2_load128(g->scales[s]));
+                const __m256i scales = sub_block_scales(&sc, s);
                 for (int t = 0; t < n_tok; t++)
                     scaled[t] = _mm256_add_epi32(scaled[t], _mm256_madd_epi16(sum16[t], scales));
             }
@@ -106,7 +150,7 @@ static inline __attribute__((always_inline)) void q4_k_tokens(const unsigned cha
             float da;
             memcpy(&da, a[t] + a_off + offsetof(ifn_block_q8_k, d), sizeof da);
             const __m256 vda = _mm256_set1_ps(da);
-            const __m256i mins = mins_term(g, a[t] + a_off);
+            const __m256i mins = mins_term(&sc, a[t] + a_off);
             acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]), _mm256_mul_ps(d, vda), acc[t]);
             acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, vda), acc[t]);
         }

@@ -3,7 +3,7 @@
  * together and its quants are interleaved so that one 32-byte vector holds four consecutive
  * elements of each of the eight rows: lane r of a dot product is row r, so a product of one
  * group with one token needs no horizontal sums, and eight rows share every activation load.
- * A group is as large as the eight original rows (Q4_K's: 8 % larger). Internal to src/kernels. */
+ * A group is exactly as large as the eight original rows. Internal to src/kernels. */
 #ifndef IFN_KERNELS_REF_PACKED_BLOCKS_H
 #define IFN_KERNELS_REF_PACKED_BLOCKS_H
 

@@ -116,7 +116,7 @@ else
     echo "compare_serve: skipping llama-server: set LLAMA_SERVER to a llama-server binary" >&2
 fi
 
-field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2" 2>/dev/null; }
+field() { [ -s "$2" ] && sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2" || true; }  # empty when that side did not run
 num() {
     case $1 in '' | null) printf - ;; *[!0-9]*) printf '%.2f' "$1" ;; *) printf '%s' "$1" ;; esac
 }

@@ -19,6 +19,11 @@ static const ifn_matmul_traits g_decode_then_dot = {.act_type = IFN_DTYPE_F32};
 /* Activation bytes of one token tile of the packed product: every row group sweeps the tile,
  * so it should stay in L2 while the groups stream past. */
 #define PACKED_TILE_BYTES (192 * 1024)
+/* Weight bytes of one block of groups that stays in L2 while many tokens pass (half of a
+ * 512 KiB L2; the other half holds the tokens' activations). */
+#define PACKED_BLOCK_BYTES (256 * 1024)
+/* Token tiles smaller than this switch the product to row blocks (see matmul_packed). */
+#define PACKED_MIN_TILE 32
 
 const ifn_matmul_traits *ifn_ops_traits(const ifn_tensor *w, int exact) {
     const ifn_kernels *k = ifn_kernels_get();
@@ -121,11 +126,32 @@ static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
     int64_t tile = (int64_t)(PACKED_TILE_BYTES / (used ? used : 1)) / 4 * 4;
     if (tile < 4) tile = 4;
     const unsigned char *packed = w->packed;
-    for (int64_t t0 = 0; t0 < n_tokens; t0 += tile) {
-        const int64_t nt = n_tokens - t0 < tile ? n_tokens - t0 : tile;
-        for (int64_t r = row_begin; r < row_end; r += 8)
-            tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
-                        act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+    if (n_tokens <= tile || tile >= PACKED_MIN_TILE) {
+        /* Token tiles outermost: each group's weights stay in L1 for the whole tile, and are
+         * read from memory once per tile. */
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += tile) {
+            const int64_t nt = n_tokens - t0 < tile ? n_tokens - t0 : tile;
+            for (int64_t r = row_begin; r < row_end; r += 8)
+                tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
+                            act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+        }
+        return;
+    }
+    /* Wide activation rows leave tiles of few tokens, and tiles outermost would stream the
+     * weights from memory once per few tokens. Instead a block of groups (about
+     * PACKED_BLOCK_BYTES) stays in L2 while all the tokens pass four at a time, so the weights
+     * come from memory once and the activations from L3 once per block. Each (row, token)
+     * output is still one kernel call's, so the results are the same bits either way. */
+    int64_t block_rows = (int64_t)(PACKED_BLOCK_BYTES / group_bytes) * 8;
+    if (block_rows < 8) block_rows = 8;
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += block_rows) {
+        const int64_t r1 = row_end - r0 < block_rows ? row_end : r0 + block_rows;
+        for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
+            const int64_t nt = n_tokens - t0 < 4 ? n_tokens - t0 : 4;
+            for (int64_t r = r0; r < r1; r += 8)
+                tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
+                            act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+        }
     }
 }
 

@@ -272,8 +272,25 @@ static inline __attribute__((always_inline)) void q6_k_tokens(const unsigned cha
     }
 }
 
-void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride,
-                           int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+typedef enum kquant_kind { KQUANT_Q4_K, KQUANT_Q6_K } kquant_kind;
+
+static inline __attribute__((always_inline)) void run_tokens(kquant_kind kind,
+                                                            const unsigned char *group,
+                                                            const unsigned char *const a[],
+                                                            int n_tok, int64_t n_blocks, float *y,
+                                                            int64_t y_stride) {
+    if (kind == KQUANT_Q4_K)
+        q4_k_tokens(group, a, n_tok, n_blocks, y, y_stride);
+    else
+        q6_k_tokens(group, a, n_tok, n_blocks, y, y_stride);
+}
+
+/* Tokens four at a time, then the 1..3 left, each count a constant so that every case is its
+ * own unrolled kernel. */
+static inline __attribute__((always_inline)) void gemm(kquant_kind kind, const void *group,
+                                                      const void *act, size_t act_stride,
+                                                      int64_t n_tokens, int64_t n_cols, float *y,
+                                                      int64_t y_stride) {
     const int64_t n_blocks = n_cols / IFN_QK_K;
     const unsigned char *a[MAX_TOKENS];
     for (int64_t t = 0; t < n_tokens; t += MAX_TOKENS) {
@@ -282,46 +299,29 @@ void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride
         for (int j = 0; j < n_tok; j++)
             a[j] = (const unsigned char *)act + (size_t)(t + j) * act_stride;
         float *yt = y + t * y_stride;
-        switch (n_tok) { /* constant token counts, so each case is its own unrolled kernel */
+        switch (n_tok) {
         case 4:
-            q4_k_tokens(group, a, 4, n_blocks, yt, y_stride);
+            run_tokens(kind, group, a, 4, n_blocks, yt, y_stride);
             break;
         case 3:
-            q4_k_tokens(group, a, 3, n_blocks, yt, y_stride);
+            run_tokens(kind, group, a, 3, n_blocks, yt, y_stride);
             break;
         case 2:
-            q4_k_tokens(group, a, 2, n_blocks, yt, y_stride);
+            run_tokens(kind, group, a, 2, n_blocks, yt, y_stride);
             break;
         default:
-            q4_k_tokens(group, a, 1, n_blocks, yt, y_stride);
+            run_tokens(kind, group, a, 1, n_blocks, yt, y_stride);
             break;
         }
     }
 }
 
+void ifn_gemm_x8_q4_k_avx2(const void *group, const void *act, size_t act_stride,
+                           int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride) {
+    gemm(KQUANT_Q4_K, group, act, act_stride, n_tokens, n_cols, y, y_stride);
+}
+
 void ifn_gemm_x8_q6_k_avx2(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
                            int64_t n_cols, float *y, int64_t y_stride) {
-    const int64_t n_blocks = n_cols / IFN_QK_K;
-    const unsigned char *a[MAX_TOKENS];
-    for (int64_t t = 0; t < n_tokens; t += MAX_TOKENS) {
-        const int64_t left = n_tokens - t;
-        const int n_tok = left < MAX_TOKENS ? (int)left : MAX_TOKENS;
-        for (int j = 0; j < n_tok; j++)
-            a[j] = (const unsigned char *)act + (size_t)(t + j) * act_stride;
-        float *yt = y + t * y_stride;
-        switch (n_tok) { /* constant token counts, so each case is its own unrolled kernel */
-        case 4:
-            q6_k_tokens(group, a, 4, n_blocks, yt, y_stride);
-            break;
-        case 3:
-            q6_k_tokens(group, a, 3, n_blocks, yt, y_stride);
-            break;
-        case 2:
-            q6_k_tokens(group, a, 2, n_blocks, yt, y_stride);
-            break;
-        default:
-            q6_k_tokens(group, a, 1, n_blocks, yt, y_stride);
-            break;
-        }
-    }
+    gemm(KQUANT_Q6_K, group, act, act_stride, n_tokens, n_cols, y, y_stride);
 }

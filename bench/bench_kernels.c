@@ -326,7 +326,7 @@ static void bench_type(ifn_dtype type, const ifn_kernels *const *tables, int n_t
             if (type == IFN_DTYPE_F16) { /* the alternative: F16 activations */
                 const ifn_matmul_traits f16_act = {
                     IFN_DTYPE_F16, is_ref ? ifn_quant_act_f16_ref : ifn_quant_act_f16_avx2,
-                    is_ref ? ifn_vec_dot_f16_f16_ref : ifn_vec_dot_f16_f16_avx2, NULL, NULL, NULL, NULL, 0};
+                    is_ref ? ifn_vec_dot_f16_f16_ref : ifn_vec_dot_f16_f16_avx2, NULL, NULL, NULL, NULL, 0, NULL};
                 run_case("F16xF16", tables[t]->isa, "fast", &f16_act, &m, x,
                          reps_for(&f16_act, &m, x, budget));
             }

@@ -1,7 +1,7 @@
 /* Single-thread throughput of the packed eight-row kernels (matmul_packed in kernels/kernels.h):
  * for each packed weight type, Y = W X with W of 512 rows x 2048 columns (random floats
  * quantized with ifn_quant_row, packed with the table's pack_x8), X of 1, 4 or 64 tokens,
- * groups swept as ifn_ops_matmul sweeps them. Two sizes: "cache" (the 512-row matrix, from L2)
+ * groups swept as ifn_ops_matmul sweeps them (two per call where there is a 16-row kernel). Two sizes: "cache" (the 512-row matrix, from L2)
  * and "stream" (the same 512 rows repeated to about 256 MiB, from memory). Prints the best of
  * several runs in multiply-adds per second (GMAC/s) and weight bytes per second.
  * Usage: bench_packed [--isa ref|avx2] [TYPE...]   e.g. bench_packed Q8_0 Q4_K */
@@ -34,7 +34,12 @@ static double best_time(const ifn_matmul_traits *tr, const unsigned char *packed
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         const double t0 = now_s();
-        for (int64_t g = 0; g < n_groups; g++)
+        int64_t g = 0;
+        if (tr->gemm_x16) /* two groups per call, as ifn_ops_matmul runs them */
+            for (; g + 2 <= n_groups; g += 2)
+                tr->gemm_x16(packed + (size_t)g * group_bytes, act, act_stride, n_tok, N_COLS,
+                             y + 8 * (g % (BASE_ROWS / 8)), BASE_ROWS);
+        for (; g < n_groups; g++)
             tr->gemm_x8(packed + (size_t)g * group_bytes, act, act_stride, n_tok, N_COLS,
                         y + 8 * (g % (BASE_ROWS / 8)), BASE_ROWS);
         const double dt = now_s() - t0;

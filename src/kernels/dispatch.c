@@ -65,6 +65,9 @@ static int cpu_has_avx2_fma(void) {
 #define PACKED_F32(pack, gemm)                                                                     \
     { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .pack_x8 = pack, .gemm_x8 = gemm,            \
       .group_block_bytes = 16 }
+#define PACKED_F32_X16(pack, gemm, gemm16)                                                         \
+    { .act_type = IFN_DTYPE_F32, .quantize_act = NULL, .pack_x8 = pack, .gemm_x8 = gemm,            \
+      .group_block_bytes = 16, .gemm_x16 = gemm16 }
 /* Packed eight-row groups over 8-bit activation blocks with sums (ifn_block_q8s). */
 #define PACKED_Q8S(quant, pack, gemm, block_bytes)                                                 \
     { .act_type = IFN_DTYPE_Q8_0, .quantize_act = quant, .pack_x8 = pack, .gemm_x8 = gemm,           \
@@ -226,8 +229,10 @@ static const ifn_kernels g_kernels_avx2 = {
                                           ifn_gemm_x8_q4_k_avx2, sizeof(ifn_block_q4_kx8)),
             [IFN_DTYPE_Q6_K] = PACKED_Q8K(ifn_quant_act_q8_k_avx2, ifn_pack_x8_q6_k,
                                           ifn_gemm_x8_q6_k_avx2, sizeof(ifn_block_q6_kx8)),
-            [IFN_DTYPE_F16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_f16_avx2),
-            [IFN_DTYPE_BF16] = PACKED_F32(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_avx2),
+            [IFN_DTYPE_F16] = PACKED_F32_X16(ifn_pack_x8_16bit, ifn_gemm_x8_f16_avx2,
+                                             ifn_gemm_x16_f16_avx2),
+            [IFN_DTYPE_BF16] = PACKED_F32_X16(ifn_pack_x8_16bit, ifn_gemm_x8_bf16_avx2,
+                                              ifn_gemm_x16_bf16_avx2),
         },
     .attn = ifn_attention_avx2,
     .rmsnorm = ifn_elementwise_rmsnorm_avx2,

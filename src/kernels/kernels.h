@@ -58,6 +58,9 @@ typedef struct ifn_matmul_traits {
     ifn_pack_x8_fn pack_x8;
     ifn_gemm_x8_fn gemm_x8;
     int32_t group_block_bytes; /* bytes of one block (of the weight type) of eight packed rows */
+    /* Optional: two consecutive groups at once (16 rows, y[t * y_stride + r] for r < 16), the
+     * same bits as two gemm_x8 calls; for kernels whose loads, not arithmetic, are the limit. */
+    ifn_gemm_x8_fn gemm_x16;
 } ifn_matmul_traits;
 
 /* ---- attention ---- */

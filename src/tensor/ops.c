@@ -113,6 +113,21 @@ static void matmul_group4(const ifn_tensor *w, const ifn_matmul_traits *tr,
     }
 }
 
+/* Packed groups of rows [r0, r1) against nt tokens (y: the first token's output row), two
+ * groups per call where the traits have a 16-row kernel. */
+static void run_groups(const ifn_matmul_traits *tr, const unsigned char *packed,
+                       size_t group_bytes, int64_t r0, int64_t r1, const unsigned char *act,
+                       size_t act_stride, int64_t nt, int64_t n_cols, float *y, int64_t y_stride) {
+    int64_t r = r0;
+    if (tr->gemm_x16)
+        for (; r + 16 <= r1; r += 16)
+            tr->gemm_x16(packed + (size_t)(r / 8) * group_bytes, act, act_stride, nt, n_cols,
+                         y + r, y_stride);
+    for (; r < r1; r += 8)
+        tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act, act_stride, nt, n_cols, y + r,
+                    y_stride);
+}
+
 /* Packed groups of rows [row_begin, row_end): tokens in L2-sized tiles, each tile swept by
  * every group while the group's weights sit in L1. */
 static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
@@ -131,9 +146,8 @@ static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
          * read from memory once per tile. */
         for (int64_t t0 = 0; t0 < n_tokens; t0 += tile) {
             const int64_t nt = n_tokens - t0 < tile ? n_tokens - t0 : tile;
-            for (int64_t r = row_begin; r < row_end; r += 8)
-                tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
-                            act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+            run_groups(tr, packed, group_bytes, row_begin, row_end, act + (size_t)t0 * act_stride,
+                       act_stride, nt, w->n_cols, y + t0 * y_stride, y_stride);
         }
         return;
     }
@@ -148,9 +162,8 @@ static void matmul_packed(const ifn_tensor *w, const ifn_matmul_traits *tr,
         const int64_t r1 = row_end - r0 < block_rows ? row_end : r0 + block_rows;
         for (int64_t t0 = 0; t0 < n_tokens; t0 += 4) {
             const int64_t nt = n_tokens - t0 < 4 ? n_tokens - t0 : 4;
-            for (int64_t r = r0; r < r1; r += 8)
-                tr->gemm_x8(packed + (size_t)(r / 8) * group_bytes, act + (size_t)t0 * act_stride,
-                            act_stride, nt, w->n_cols, y + t0 * y_stride + r, y_stride);
+            run_groups(tr, packed, group_bytes, r0, r1, act + (size_t)t0 * act_stride, act_stride,
+                       nt, w->n_cols, y + t0 * y_stride, y_stride);
         }
     }
 }

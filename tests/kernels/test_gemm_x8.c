@@ -548,15 +548,9 @@ static void check_half(const ifn_kernels *k, ifn_dtype type, int64_t n, const un
     for (int t = 0; t < MAX_TOKENS; t++)
         for (int r = 0; r < ROWS; r++) {
             const float *a = (const float *)(const void *)((const unsigned char *)x + (size_t)t * x_stride);
-            float even = 0.0f, odd = 0.0f;
-            for (int64_t e = 0; e < n; e++) {
-                const float v = half_at(type, w + (size_t)r * row_bytes, e);
-                if (e % 2 == 0)
-                    even = fmaf(v, a[e], even);
-                else
-                    odd = fmaf(v, a[e], odd);
-            }
-            const float want = even + odd;
+            float want = 0.0f;
+            for (int64_t e = 0; e < n; e++)
+                want = fmaf(half_at(type, w + (size_t)r * row_bytes, e), a[e], want);
             if (memcmp(&want, &all[t * ROWS + r], sizeof want) != 0)
                 fail_msg("%s %s n=%lld token %d row %d: %.9g, want %.9g", k->isa,
                          ifn_dtype_get_info(type)->name, (long long)n, t, r,
@@ -569,6 +563,12 @@ static void check_half(const ifn_kernels *k, ifn_dtype type, int64_t n, const un
                             (const unsigned char *)x + (size_t)t0 * x_stride, x_stride, n_tok, n,
                             part + 8 * g, ROWS);
             assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+            if (tr->gemm_x16) { /* both groups in one call: the same bits */
+                memset(part, 0, sizeof part);
+                tr->gemm_x16(packed, (const unsigned char *)x + (size_t)t0 * x_stride, x_stride,
+                             n_tok, n, part, ROWS);
+                assert_memory_equal(part, &all[t0 * ROWS], (size_t)n_tok * ROWS * sizeof(float));
+            }
         }
     free(packed);
 }

@@ -134,15 +134,11 @@ static void gemm_x8_16bit(int is_bf16, const void *group, const void *act, size_
     for (int64_t t = 0; t < n_tokens; t++) {
         const float *a = (const float *)(const void *)((const unsigned char *)act + (size_t)t * act_stride);
         for (int r = 0; r < IFN_PACK_ROWS; r++) {
-            float even = 0.0f, odd = 0.0f;
-            for (int64_t e = 0; e < n_cols; e++) {
-                const float w = half_value(is_bf16, g + 2 * ((size_t)e * IFN_PACK_ROWS + (size_t)r));
-                if (e % 2 == 0)
-                    even = fmaf(w, a[e], even);
-                else
-                    odd = fmaf(w, a[e], odd);
-            }
-            y[t * y_stride + r] = even + odd;
+            float acc = 0.0f;
+            for (int64_t e = 0; e < n_cols; e++)
+                acc = fmaf(half_value(is_bf16, g + 2 * ((size_t)e * IFN_PACK_ROWS + (size_t)r)), a[e],
+                           acc);
+            y[t * y_stride + r] = acc;
         }
     }
 }

@@ -23,8 +23,8 @@ void ifn_gemm_x8_q8_0_ref(const void *group, const void *act, size_t act_stride,
 void ifn_gemm_x8_q4_0_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
                           int64_t n_cols, float *y, int64_t y_stride);
 
-/* F16 / BF16 groups over float32 activations: per row and token, even elements fused-added
- * into one float accumulator and odd ones into another, in order, then even + odd. */
+/* F16 / BF16 groups over float32 activations: per row and token, every element fused-added
+ * into one float accumulator, in order. */
 void ifn_gemm_x8_f16_ref(const void *group, const void *act, size_t act_stride, int64_t n_tokens,
                          int64_t n_cols, float *y, int64_t y_stride);
 void ifn_gemm_x8_bf16_ref(const void *group, const void *act, size_t act_stride,

@@ -11,5 +11,10 @@ void ifn_gemm_x8_f16_avx2(const void *group, const void *act, size_t act_stride,
                           int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 void ifn_gemm_x8_bf16_avx2(const void *group, const void *act, size_t act_stride,
                            int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
+/* Two consecutive groups (16 rows): the same bits as two calls of the eight-row kernels. */
+void ifn_gemm_x16_f16_avx2(const void *groups, const void *act, size_t act_stride,
+                           int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
+void ifn_gemm_x16_bf16_avx2(const void *groups, const void *act, size_t act_stride,
+                            int64_t n_tokens, int64_t n_cols, float *y, int64_t y_stride);
 
 #endif

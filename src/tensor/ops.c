@@ -68,11 +68,6 @@ ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, 
     return IFN_OK;
 }
 
-size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols) {
-    if (act_type == IFN_DTYPE_F32) return (size_t)n_cols * sizeof(float);
-    return ifn_dtype_row_bytes(act_type, n_cols);
-}
-
 void ifn_ops_convert_act(const ifn_matmul_traits *tr, const float *x, int64_t n_cols, void *act,
                          size_t act_stride, int64_t tok_begin, int64_t tok_end) {
     for (int64_t t = tok_begin; t < tok_end; t++) {

@@ -29,9 +29,6 @@ ifn_status ifn_ops_pack_rows(const ifn_tensor *w, void *out, int64_t row_begin, 
 /* 1 if w can be packed (ifn_ops_pack_rows would succeed). */
 int ifn_ops_can_pack(const ifn_tensor *w);
 
-/* Bytes one activation row of n_cols elements takes in `act_type` (F32 rows are n_cols floats). */
-size_t ifn_ops_act_row_bytes(ifn_dtype act_type, int64_t n_cols);
-
 /* Converts activation rows [tok_begin, tok_end) of x ([n][n_cols] floats) for `traits` into
  * act ([n][act_stride] bytes). With act_type F32 it copies. */
 void ifn_ops_convert_act(const ifn_matmul_traits *traits, const float *x, int64_t n_cols,

@@ -20,10 +20,8 @@ void ifn_quant_act_q8s_avx2(const float *x, void *out, int64_t n) {
     for (int64_t b = 0; b < n / IFN_QK_SMALL; b++) {
         ifn_block_q8_0 q;
         ifn_quant_act_q8_0_avx2(x + b * IFN_QK_SMALL, &q, IFN_QK_SMALL);
-        const __m256i qs = ifn_avx2_load(q.qs);
         /* |q| <= 127, so the byte-pair sums fit int16 and the total is exact. */
-        const __m256i pairs = _mm256_maddubs_epi16(ones, qs);
-        const __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+        const __m256i quads = ifn_avx2_dot_u8_i8(ones, ifn_avx2_load(q.qs));
         __m128i s = _mm_add_epi32(_mm256_castsi256_si128(quads), _mm256_extracti128_si256(quads, 1));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
         s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
@@ -37,9 +35,7 @@ void ifn_quant_act_q8s_avx2(const float *x, void *out, int64_t n) {
 
 /* Four activation bytes (elements e..e+3 of a block) in every 32-bit lane. */
 static inline __m256i act_quad(const unsigned char *block, int e) {
-    int32_t v;
-    memcpy(&v, block + offsetof(ifn_block_q8s, qs) + e, sizeof v);
-    return _mm256_set1_epi32(v);
+    return ifn_avx2_broadcast4(block + offsetof(ifn_block_q8s, qs) + e);
 }
 
 static inline float act_scale(const unsigned char *block) {
@@ -67,7 +63,6 @@ static inline __attribute__((always_inline)) void q8_0_tokens(const unsigned cha
                                                              const unsigned char *const a[],
                                                              int n_tok, int64_t n_blocks,
                                                              float *y, int64_t y_stride) {
-    const __m256i ones16 = _mm256_set1_epi16(1);
     __m256 acc[MAX_TOKENS];
     for (int t = 0; t < n_tok; t++) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; b++) {
@@ -83,8 +78,7 @@ static inline __attribute__((always_inline)) void q8_0_tokens(const unsigned cha
             const __m256i w_abs = _mm256_abs_epi8(w);
             for (int t = 0; t < n_tok; t++) {
                 const __m256i av = _mm256_sign_epi8(act_quad(a[t] + a_off, 4 * k), w);
-                const __m256i p = _mm256_maddubs_epi16(w_abs, av);
-                isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(p, ones16));
+                isum[t] = _mm256_add_epi32(isum[t], ifn_avx2_dot_u8_i8(w_abs, av));
             }
         }
         const __m256 dw = _mm256_cvtph_ps(ifn_avx2_load128(g + offsetof(ifn_block_q8_0x8, d)));

@@ -14,10 +14,9 @@
 #define MAX_TOKENS 4
 #define PREFETCH_AHEAD 2048
 
+/* Four activation bytes (elements e..e+3 of a Q8_K block) in every 32-bit lane. */
 static inline __m256i act_quad(const unsigned char *block, int e) {
-    int32_t v;
-    memcpy(&v, block + offsetof(ifn_block_q8_k, qs) + e, sizeof v);
-    return _mm256_set1_epi32(v);
+    return ifn_avx2_broadcast4(block + offsetof(ifn_block_q8_k, qs) + e);
 }
 
 /* The eight rows' 6-bit scales and mins of one Q4_K super-block, unpacked from their 12-byte

@@ -60,6 +60,13 @@ static inline __m256i ifn_avx2_bits_to_bytes(uint32_t bits) {
     return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
 }
 
+/* The four bytes at p (any alignment) in every 32-bit lane. */
+static inline __m256i ifn_avx2_broadcast4(const void *p) {
+    int32_t v;
+    memcpy(&v, p, sizeof v);
+    return _mm256_set1_epi32(v);
+}
+
 /* Sums of u * s (u unsigned, s signed bytes) over each 4 neighbouring bytes: 8 int32. The
  * pairwise int16 stage saturates above 32767, unreachable while u <= 128 and |s| <= 127. */
 static inline __m256i ifn_avx2_dot_u8_i8(__m256i u, __m256i s) {

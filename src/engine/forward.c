@@ -39,6 +39,7 @@ struct ifn_forward {
     int32_t *run_first;  /* [max_batch + 1] attention runs: consecutive tokens of one sequence
                             sharing a pass over its KV rows; run u = [run_first[u], [u + 1]) */
     int32_t n_runs;
+    int64_t *attn_cuts;  /* [n_threads + 1] each thread's share of the (run, KV head) items */
     const void **block_ptrs; /* [n_threads][2][max_blocks] K and V block starts for one layer */
     int32_t max_blocks;  /* blocks one sequence can span */
     float *x;            /* [max_batch][n_embd] residual stream */
@@ -98,6 +99,7 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->tok_seq = ifn_calloc(b, sizeof *f->tok_seq);
     f->tok_pos = ifn_calloc(b, sizeof *f->tok_pos);
     f->run_first = ifn_calloc(b + 1, sizeof *f->run_first);
+    f->attn_cuts = ifn_calloc(nt + 1, sizeof *f->attn_cuts);
     f->block_ptrs = ifn_calloc(nt * 2 * (size_t)f->max_blocks, sizeof *f->block_ptrs);
     f->x = alloc_floats(b * (size_t)hp->n_embd);
     f->xb = alloc_floats(b * wide);
@@ -112,7 +114,8 @@ static ifn_status alloc_buffers(ifn_forward *f) {
     f->scores = alloc_floats(nt * (size_t)hp->n_rot);
     f->row_scratch = alloc_floats(nt * (size_t)f->widest);
     f->inv_freq = alloc_floats((size_t)hp->n_rot / 2 + 1);
-    if (!f->tok_seq || !f->tok_pos || !f->run_first || !f->block_ptrs || !f->x || !f->xb || !f->q || !f->k || !f->v || !f->proj ||
+    if (!f->tok_seq || !f->tok_pos || !f->run_first || !f->attn_cuts || !f->block_ptrs || !f->x ||
+        !f->xb || !f->q || !f->k || !f->v || !f->proj ||
         !f->gate || !f->up || !f->act_a || !f->act_b || !f->scores || !f->row_scratch ||
         !f->inv_freq)
         return ifn_fail(IFN_E_NOMEM, "forward: no memory for a %d-token context", f->n_ctx);
@@ -172,6 +175,7 @@ void ifn_forward_destroy(ifn_forward *f) {
     ifn_free(f->tok_seq);
     ifn_free(f->tok_pos);
     ifn_free(f->run_first);
+    ifn_free(f->attn_cuts);
     ifn_free((void *)f->block_ptrs);
     ifn_model_release(f->model);
     ifn_free(f);
@@ -278,40 +282,29 @@ static void add_bias_rope_store(ifn_forward *f, const ifn_layer_weights *l, int3
 /* Fixed cost of one attention item, in positions read: call, tile setup, output. */
 #define ATTN_ITEM_OVERHEAD 16
 
-/* Work of run u for one KV head, in positions read (plus a fixed cost per token). */
-static int64_t run_cost(const ifn_forward *f, int32_t u) {
-    int64_t c = 0;
-    for (int32_t t = f->run_first[u]; t < f->run_first[u + 1]; t++)
-        c += f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD;
-    return c;
-}
-
-/* This thread's share [i0, i1) of the (run, KV head) items, item = run * n_head_kv + head, cut
- * where the work divides evenly: causal attention over a prompt costs each token its position,
- * so equal item counts would leave the thread holding the later tokens with most of the work
- * while the others wait at the barrier. */
-static void split_attention(const ifn_forward *f, int ith, int nth, int64_t *i0, int64_t *i1) {
+/* Cuts the (run, KV head) items, item = run * n_head_kv + head, into the threads' shares:
+ * thread i takes [attn_cuts[i], attn_cuts[i + 1]), cut where the work (positions read, plus a
+ * fixed cost per token) divides evenly. Causal attention over a prompt costs each token its
+ * position, so equal item counts would leave the thread holding the later tokens with most of
+ * the work while the others wait at the barrier. Once per step: the cuts hold for every layer. */
+static void split_attention(ifn_forward *f) {
     const int64_t heads = f->hp.n_head_kv, items = (int64_t)f->n_runs * heads;
+    const int nth = f->n_threads;
     int64_t total = 0;
-    for (int32_t u = 0; u < f->n_runs; u++) total += run_cost(f, u) * heads;
-    const int64_t lo = total * ith / nth, hi = total * (ith + 1) / nth;
-    /* The range starts at the first item whose cumulative cost reaches lo and ends at the first
-     * that reaches hi; every thread computes the same cuts, so the ranges tile [0, items). */
-    int64_t cum = 0, begin = -1, end = -1;
-    for (int32_t u = 0; u < f->n_runs && end < 0; u++) {
-        const int64_t c = run_cost(f, u);
-        for (int64_t h = 0; h < heads; h++, cum += c) {
-            if (begin < 0 && cum >= lo) begin = (int64_t)u * heads + h;
-            if (cum >= hi) {
-                end = (int64_t)u * heads + h;
-                break;
-            }
-        }
+    for (int32_t t = 0; t < f->run_first[f->n_runs]; t++)
+        total += (f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD) * heads;
+    /* Share i starts at the first item whose cumulative cost (before it) reaches
+     * total * i / nth. */
+    int64_t cum = 0;
+    int k = 0;
+    for (int32_t u = 0; u < f->n_runs; u++) {
+        int64_t c = 0; /* the run's cost for one head */
+        for (int32_t t = f->run_first[u]; t < f->run_first[u + 1]; t++)
+            c += f->tok_pos[t] + 1 + ATTN_ITEM_OVERHEAD;
+        for (int64_t h = 0; h < heads; h++, cum += c)
+            while (k < nth && cum >= total * k / nth) f->attn_cuts[k++] = u * heads + h;
     }
-    if (begin < 0) begin = items;
-    if (end < 0 || ith == nth - 1) end = items;
-    *i0 = begin;
-    *i1 = end < begin ? begin : end;
+    while (k <= nth) f->attn_cuts[k++] = items;
 }
 
 /* Attention for this thread's (token, KV head) items: the query heads of one group read each
@@ -323,8 +316,8 @@ static void attention_heads(ifn_forward *f, int32_t il, const step *s, int ith, 
     const void **v_blocks = k_blocks + f->max_blocks;
     const int32_t group = f->hp.n_head / f->hp.n_head_kv, head_dim = f->hp.head_dim;
     const size_t elem = kp->kv_type == IFN_DTYPE_F16 ? 2 : 4;
-    int64_t i0, i1;
-    split_attention(f, ith, nth, &i0, &i1);
+    IFN_ASSERT(nth == f->n_threads);
+    const int64_t i0 = f->attn_cuts[ith], i1 = f->attn_cuts[ith + 1];
     int32_t cached_seq = -1;
     for (int64_t item = i0; item < i1; item++) {
         const int32_t u = (int32_t)(item / f->hp.n_head_kv), kvh = (int32_t)(item % f->hp.n_head_kv);
@@ -529,6 +522,7 @@ static ifn_status prepare_batch(ifn_forward *f, const ifn_kv_cache *cache, const
             f->run_first[f->n_runs++] = t;
     }
     f->run_first[f->n_runs] = b->n_tokens;
+    split_attention(f);
     s->n_rows = n_rows;
     s->rows = rows;
     s->n_embd_tokens = n_embd_tokens;
